@@ -1,0 +1,6 @@
+export * from './brand.js';
+export * from './bytes.js';
+export * from './clock.js';
+export * from './cost-model.js';
+export * from './errors.js';
+export * from './scheduler.js';

@@ -1,0 +1,2 @@
+/** vfiolab's library entrance. */
+export * from './lab/index.js';

@@ -1,0 +1,3 @@
+/** One host kernel. */
+export * from './log.js';
+export * from './pci/index.js';

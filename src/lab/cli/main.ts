@@ -1,0 +1,108 @@
+/**
+ * The `vfiolab` command line. Subcommands: demo (npm start), shell, lspci, topology, bench. Every
+ * command that does work can report modeled and wall time, labelled; `--json` gives one JSON document.
+ */
+import { Command, CommanderError } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { isLabError } from '../../base/index.js';
+import { hostCommands } from '../commands/index.js';
+import { lspciCommand } from '../commands/lspci.js';
+import type { Platform } from '../platform.js';
+import { Shell } from '../shell/shell.js';
+import { benchPci } from './bench.js';
+import { runDemo } from './demo.js';
+import { type HostOptions, buildLab, extractHostOptions } from './options.js';
+
+const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
+
+function withHostOptions(cmd: Command): Command {
+  return cmd
+    .option('--topology <file>', 'topology file (YAML or JSON); default: the built-in topology')
+    .option('--host <name>', 'which host of the topology (default: the first)')
+    .option('--seed <n>', 'seed for anything random (default 0)')
+    .option('--numvfs <device=n>', 'enable n VFs of a named device at boot (repeatable)', collect);
+}
+
+async function runShell(o: HostOptions, platform: Platform): Promise<number> {
+  const lab = buildLab(o, platform);
+  const host = lab.host(o.host);
+  const shell = new Shell({ host, wallNowNs: () => platform.wallNowNs() }, hostCommands(host, platform.readFile));
+  if (platform.stdinIsTty) {
+    platform.stdout(`vfiolab shell on modeled host ${host.name}. Type 'help' for commands, 'exit' to leave.\n`);
+  }
+  for await (const line of platform.readLines(() => shell.prompt)) {
+    const r = shell.execute(line);
+    platform.stdout(r.stdout);
+    platform.stderr(r.stderr);
+    if (r.exit !== undefined) return r.exit;
+  }
+  return shell.lastStatus;
+}
+
+export async function runCli(argv: readonly string[], platform: Platform): Promise<number> {
+  // lspci takes pciutils' own short options, so it bypasses the option parser.
+  if (argv[0] === 'lspci') {
+    try {
+      const { options, rest } = extractHostOptions(argv.slice(1));
+      const lab = buildLab(options, platform);
+      const host = lab.host(options.host);
+      const cmd = lspciCommand(host, platform.readFile);
+      return cmd.run(rest, { out: platform.stdout, err: platform.stderr });
+    } catch (e) {
+      if (!isLabError(e)) throw e;
+      platform.stderr(`vfiolab: ${e.message}\n`);
+      return 2;
+    }
+  }
+  let status = 0;
+  const program = new Command('vfiolab')
+    .description('An executable, byte-faithful model of the Linux device-virtualization stack')
+    .exitOverride()
+    .configureOutput({ writeOut: platform.stdout, writeErr: platform.stderr })
+    .showHelpAfterError();
+  program.command('demo', { isDefault: true }).description('boot the default topology and show its device tree').action(() => {
+    status = runDemo(platform);
+  });
+  withHostOptions(program.command('shell').description('a shell on one modeled host (reads stdin when it is not a terminal)')).action(
+    async (o: HostOptions) => {
+      status = await runShell(o, platform);
+    },
+  );
+  program
+    .command('lspci')
+    .description('list PCI devices of a modeled host, as pciutils lspci (takes lspci options and --topology/--host/--numvfs)');
+  withHostOptions(program.command('topology').description('validate a topology and print it as YAML (default: the built-in one)'))
+    .option('--json', 'print JSON instead of YAML')
+    .action((o: HostOptions & { json?: boolean }) => {
+      const lab = buildLab(o, platform);
+      platform.stdout(o.json ? `${JSON.stringify(lab.topology, null, 2)}\n` : toYaml(lab.topology));
+    });
+  const bench = program.command('bench').description('benchmarks: print JSON that compares paths as ratios');
+  bench
+    .command('pci')
+    .description('config reads per second on three paths; enabling 1024 VFs, wall and modeled')
+    .option('--json', 'print JSON (the default and only format)')
+    .option('--reads <n>', 'config reads per run', '200000')
+    .option('--runs <n>', 'repetitions (medians are reported)', '5')
+    .action((o: { reads: string; runs: string }) => {
+      const reads = Number(o.reads);
+      const runs = Number(o.runs);
+      if (!Number.isInteger(reads) || reads < 1 || !Number.isInteger(runs) || runs < 1) {
+        platform.stderr('vfiolab bench pci: --reads and --runs must be positive integers\n');
+        status = 2;
+        return;
+      }
+      platform.stdout(`${JSON.stringify(benchPci(platform, { reads, runs }))}\n`);
+    });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return status;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (isLabError(e)) {
+      platform.stderr(`vfiolab: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Splits a shell line into words the way sh does for the cases a host shell needs: blanks separate
+ * words, '…' quotes literally, "…" quotes with \" \\ \$ escapes, a backslash outside quotes escapes the
+ * next character, `#` at the start of a word begins a comment, and `>` / `>>` redirect stdout to a
+ * file (for `echo 1 > /sys/...`). No variables, globs, pipes or command substitution.
+ */
+import { badInput } from '../../base/index.js';
+
+export interface ParsedLine {
+  readonly words: string[];
+  readonly redirect?: { readonly path: string; readonly append: boolean };
+}
+
+export function tokenize(line: string): ParsedLine {
+  const words: string[] = [];
+  let redirect: { path: string; append: boolean } | undefined;
+  let pendingRedirect: { append: boolean } | undefined;
+  let word = '';
+  let inWord = false;
+  const finish = (): void => {
+    if (!inWord) return;
+    if (pendingRedirect !== undefined) {
+      redirect = { path: word, append: pendingRedirect.append };
+      pendingRedirect = undefined;
+    } else {
+      words.push(word);
+    }
+    word = '';
+    inWord = false;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === ' ' || c === '\t') {
+      finish();
+    } else if (c === '#' && !inWord) {
+      break;
+    } else if (c === '>') {
+      finish();
+      if (pendingRedirect !== undefined || redirect !== undefined) {
+        throw badInput("syntax error near unexpected token `>'");
+      }
+      const append = line[i + 1] === '>';
+      if (append) i++;
+      pendingRedirect = { append };
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw badInput('unexpected EOF while looking for matching `\'\'');
+      word += line.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '"') {
+      inWord = true;
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === '\\' && j + 1 < line.length && '"\\$`'.includes(line[j + 1]!)) j++;
+        word += line[j];
+      }
+      if (j >= line.length) throw badInput('unexpected EOF while looking for matching `"\'');
+      i = j;
+    } else if (c === '\\') {
+      if (i + 1 < line.length) word += line[++i];
+      inWord = true;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  finish();
+  if (pendingRedirect !== undefined) throw badInput("syntax error near unexpected token `newline'");
+  return redirect === undefined ? { words } : { words, redirect };
+}

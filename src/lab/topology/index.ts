@@ -1,0 +1,3 @@
+export * from './default.js';
+export * from './schema.js';
+export * from './validate.js';

@@ -1,0 +1,2 @@
+export * from './errno.js';
+export * as pci from './pci-regs.js';
