@@ -26,6 +26,14 @@ export class KernelLog {
     this.#records.push({ modeledNs: this.#clock.nowNs, level: 'warn', text });
   }
 
+  /**
+   * dev_dbg output. Recorded as if dynamic debug were on for the driver core, so that binds, probes
+   * and removals show in dmesg (see docs/decisions.md).
+   */
+  debug(text: string): void {
+    this.#records.push({ modeledNs: this.#clock.nowNs, level: 'debug', text });
+  }
+
   err(text: string): void {
     this.#records.push({ modeledNs: this.#clock.nowNs, level: 'err', text });
   }

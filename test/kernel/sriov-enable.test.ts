@@ -75,6 +75,7 @@ describe('sriov enable', () => {
   it('charges the 100 ms enable wait and the 1 s disable wait', () => {
     const h = host();
     const pf = pfAt(h, '0000:20:00.0');
+    pf.sriov!.driversAutoprobe = false;
     const t0 = h.clock.nowNs;
     h.pci.enableSriov(pf, 2);
     const enable = h.clock.nowNs - t0;
@@ -84,6 +85,16 @@ describe('sriov enable', () => {
     h.pci.disableSriov(pf);
     expect(h.clock.nowNs - t1).toBeGreaterThanOrEqual(1_000_000_000);
     expect(h.pci.devices.some((d) => d.isVirtfn)).toBe(false);
+  });
+
+  it('with autoprobe on, each VF also costs its driver probe (vfl_accel: core class, 50 ms)', () => {
+    const h = host();
+    const pf = pfAt(h, '0000:20:00.0');
+    const t0 = h.clock.nowNs;
+    h.pci.enableSriov(pf, 2);
+    const enable = h.clock.nowNs - t0;
+    expect(enable).toBeGreaterThanOrEqual(100_000_000 + 2 * 50_000_000);
+    expect(enable).toBeLessThan(201_000_000);
   });
 
   it('gives VFs the IOV resource slices: VF n BAR = VF BAR base + n x size', () => {

@@ -6,3 +6,4 @@ export * from './pci-dev.js';
 export * from './probe.js';
 export * from './resource.js';
 export * from './setup-res.js';
+export * from './pci-driver.js';

@@ -17,6 +17,17 @@ export interface PciCoreOptions {
   /** Costs for the device at a BDF (host costs with that device's override). */
   readonly costsFor: (at: Bdf | undefined) => CostModel;
   readonly log: KernelLog;
+  /** The driver core's view: device_add, pci_bus_add_device (matching allowed), removal. */
+  readonly events?: PciDeviceEvents;
+}
+
+export interface PciDeviceEvents {
+  /** pci_device_add: the device exists (sysfs, uevent) but does not match drivers yet. */
+  added(dev: PciDev): void;
+  /** pci_bus_add_device: matching is allowed and drivers are tried. */
+  ready(dev: PciDev): void;
+  /** pci_stop_and_remove_bus_device: unbind and delete. */
+  removed(dev: PciDev): void;
 }
 
 export class PciCore {
@@ -47,9 +58,21 @@ export class PciCore {
     this.#scanBus(0, undefined, false);
   }
 
+  /** pci_bus_add_devices: let every scanned device that is not yet matchable match drivers. */
+  busAddDevices(): void {
+    for (const d of [...this.#devices]) {
+      if (this.#ready.has(d)) continue;
+      this.#ready.add(d);
+      this.#o.events?.ready(d);
+    }
+  }
+
+  readonly #ready = new WeakSet<PciDev>();
+
   #add(dev: PciDev): void {
     this.#devices.push(dev);
     this.#devices.sort((a, b) => compareBdf(a.bdf, b.bdf));
+    this.#o.events?.added(dev);
   }
 
   #scanBus(bus: number, upstream: PciDev | undefined, onlyOneChild: boolean): void {
@@ -157,12 +180,15 @@ export class PciCore {
     }
     iov.vfs.push(vf);
     this.#add(vf);
+    this.#ready.add(vf);
+    this.#o.events?.ready(vf);
   }
 
   /** sriov_disable: remove the VFs in ascending order, clear VF Enable + MSE, wait 1 s, NumVFs = 0. */
   disableSriov(dev: PciDev): void {
     const iov = dev.sriov;
     if (iov === undefined || iov.numVfs === 0) return;
+    for (const vf of iov.vfs) this.#o.events?.removed(vf);
     const gone = new Set(iov.vfs);
     this.#devices = this.#devices.filter((d) => !gone.has(d));
     iov.vfs = [];

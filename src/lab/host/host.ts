@@ -27,7 +27,7 @@ import {
   createHostBridge,
   createRootPort,
 } from '../../hw/index.js';
-import { type HostApertures, KernelLog, PciCore, assignResources } from '../../kernel/index.js';
+import { type HostApertures, Kernel, type KernelLog, type PciCore } from '../../kernel/index.js';
 import { pci } from '../../spec/index.js';
 import type { HostTopology } from '../topology/index.js';
 
@@ -56,8 +56,7 @@ export class Host {
   readonly clock = new VirtualClock();
   readonly costs: CostModel;
   readonly fabric: PcieFabric;
-  readonly log: KernelLog;
-  readonly pci: PciCore;
+  readonly kernel: Kernel;
   readonly devices: readonly HostDevice[];
   readonly hwTrace: HwTraceEvent[] = [];
   readonly #deviceCosts = new Map<string, CostModel>();
@@ -108,8 +107,7 @@ export class Host {
       }
     });
     this.devices = devices;
-    this.log = new KernelLog(this.clock);
-    this.pci = new PciCore({
+    this.kernel = new Kernel({
       access: {
         read: (_domain, rid, offset, width) => this.fabric.configRead(rid, offset, width),
         write: (_domain, rid, offset, width, value) => this.fabric.configWrite(rid, offset, width, value),
@@ -117,18 +115,28 @@ export class Host {
       domain: this.domain,
       clock: this.clock,
       costsFor: (at) => this.#costsForName(at === undefined ? undefined : this.deviceAt(at)?.name),
-      log: this.log,
+      apertures: DEFAULT_APERTURES,
     });
-    this.pci.scan();
-    assignResources(this.pci, DEFAULT_APERTURES);
+    this.kernel.boot();
     for (const p of topo.rootPorts) {
       for (const d of p.devices) {
         if ((d.numVfs ?? 0) === 0) continue;
-        const dev = this.pci.devices.find((x) => x.name === formatBdf({ domain: this.domain, ...parseAddress(d.address) }));
-        if (dev !== undefined) this.pci.enableSriov(dev, d.numVfs!);
+        const name = formatBdf({ domain: this.domain, ...parseAddress(d.address) });
+        const dev = this.kernel.findPciDevice(name);
+        // As a PF driver's max_vfs parameter would: enable at boot, whatever driver is bound.
+        if (dev !== undefined) this.kernel.pciEnableSriov(dev, d.numVfs!);
       }
     }
+    this.kernel.settle();
     this.bootNs = this.clock.nowNs;
+  }
+
+  get pci(): PciCore {
+    return this.kernel.pci;
+  }
+
+  get log(): KernelLog {
+    return this.kernel.log;
   }
 
   /** The topology device a BDF belongs to (a PF, or a VF of that PF). */

@@ -1,0 +1,11 @@
+/** The drivers this kernel ships, as modules. */
+import type { KernelApi } from '../kernel-api.js';
+import type { ModuleDef } from '../modules/modules.js';
+import { accelModule } from './accel.js';
+import { mnicCoreModule, mnicEnModule } from './mnic.js';
+import { pciStubModule } from './pci-stub.js';
+import { virtioPciModule } from './virtio-pci.js';
+
+export function shippedModules(k: KernelApi): ModuleDef[] {
+  return [pciStubModule(k), virtioPciModule(k), mnicCoreModule(k), mnicEnModule(k), accelModule(k)];
+}

@@ -1,0 +1,164 @@
+/**
+ * One host kernel: the driver core with the PCI and auxiliary buses, the PCI core, modules and udev,
+ * and the kernel log. It reaches hardware only through the host bridge's config cycles.
+ *
+ * Boot follows Linux's order: scan the PCI hierarchy (devices exist, not yet matchable), assign
+ * resources, add the devices to the bus (matching allowed), register built-in drivers, then udev's
+ * coldplug replays the add events and loads modules for their MODALIAS, which binds drivers.
+ */
+import { type Bdf, type CostModel, type VirtualClock, errnoError } from '../base/index.js';
+import { createAuxiliaryBus } from './auxiliary/auxiliary.js';
+import { Device, type Driver } from './driver-core/device.js';
+import { DriverCore } from './driver-core/driver-core.js';
+import type { Uevent } from './driver-core/uevent.js';
+import { shippedModules } from './drivers/index.js';
+import type { KernelApi } from './kernel-api.js';
+import { KernelLog } from './log.js';
+import { Modules } from './modules/modules.js';
+import { Udev } from './modules/udev.js';
+import type { PciConfigAccess } from './pci/config-access.js';
+import { PciCore } from './pci/pci-core.js';
+import type { PciDev } from './pci/pci-dev.js';
+import { createPciBus, pdevOf } from './pci/pci-driver.js';
+import { type HostApertures, assignResources } from './pci/setup-res.js';
+
+export interface KernelOptions {
+  readonly access: PciConfigAccess;
+  readonly domain: number;
+  readonly clock: VirtualClock;
+  /** Costs for the device at a BDF (host costs with that device's override). */
+  readonly costsFor: (at: Bdf | undefined) => CostModel;
+  readonly apertures: HostApertures;
+}
+
+export class Kernel implements KernelApi {
+  readonly log: KernelLog;
+  readonly core: DriverCore;
+  readonly pci: PciCore;
+  readonly modules: Modules;
+  readonly udev: Udev;
+  readonly clock: VirtualClock;
+  /** /sys/devices/pci<domain>:00, the parent of bus 0's functions. */
+  readonly pciRoot: Device;
+  readonly #devices = new Map<PciDev, Device>();
+  readonly #o: KernelOptions;
+
+  constructor(o: KernelOptions) {
+    this.#o = o;
+    this.clock = o.clock;
+    this.log = new KernelLog(o.clock);
+    let udev: Udev | undefined;
+    this.core = new DriverCore({
+      clock: o.clock,
+      costsFor: (dev) => o.costsFor(dev.data.bus === 'pci' ? dev.data.pdev.bdf : this.#pciAncestor(dev)?.bdf),
+      log: this.log,
+      emit: (e: Uevent) => udev?.receive(e),
+    });
+    this.core.registerBus(createPciBus({ warn: (t) => this.log.warn(t) }));
+    this.core.registerBus(createAuxiliaryBus());
+    this.pciRoot = new Device(`pci${o.domain.toString(16).padStart(4, '0')}:00`, undefined, { bus: 'none' });
+    this.pci = new PciCore({
+      access: o.access,
+      domain: o.domain,
+      clock: o.clock,
+      costsFor: o.costsFor,
+      log: this.log,
+      events: {
+        added: (p) => this.#pciDeviceAdd(p),
+        ready: (p) => this.core.enableMatching(this.pciDevice(p)),
+        removed: (p) => this.#pciDeviceRemove(p),
+      },
+    });
+    this.modules = new Modules(shippedModules(this), this.core, this.log);
+    udev = new Udev(this.modules);
+    this.udev = udev;
+  }
+
+  boot(): void {
+    this.pci.scan();
+    assignResources(this.pci, this.#o.apertures);
+    this.pci.busAddDevices();
+    this.modules.loadBuiltins();
+    this.settle();
+  }
+
+  /** Let udev handle what is queued (module autoload); run after each user-visible operation. */
+  settle(): void {
+    this.udev.settle();
+  }
+
+  /** The driver-core device of a pci_dev. */
+  pciDevice(p: PciDev): Device {
+    const d = this.#devices.get(p);
+    if (d === undefined) throw errnoError('ENODEV', `${p.name} is not registered`);
+    return d;
+  }
+
+  findPciDevice(name: string): Device | undefined {
+    return this.core.findDevice('pci', name);
+  }
+
+  #pciDeviceAdd(p: PciDev): void {
+    const parent = p.isVirtfn ? this.pciDevice(p.physfn!).parent : p.upstream ? this.pciDevice(p.upstream) : this.pciRoot;
+    const dev = new Device(p.name, parent, { bus: 'pci', pdev: p });
+    this.#devices.set(p, dev);
+    this.core.deviceAdd(dev);
+  }
+
+  #pciDeviceRemove(p: PciDev): void {
+    const dev = this.#devices.get(p);
+    if (dev === undefined) return;
+    this.core.deviceDel(dev);
+    this.#devices.delete(p);
+  }
+
+  #pciAncestor(dev: Device): PciDev | undefined {
+    for (let d: Device | undefined = dev; d !== undefined; d = d.parent) if (d.data.bus === 'pci') return d.data.pdev;
+    return undefined;
+  }
+
+  // ---- KernelApi ----
+
+  pdev(dev: Device): PciDev {
+    return pdevOf(dev);
+  }
+
+  pciEnableSriov(dev: Device, numVfs: number): void {
+    this.pci.enableSriov(pdevOf(dev), numVfs);
+    this.core.uevent(dev, 'change');
+  }
+
+  pciDisableSriov(dev: Device): void {
+    this.pci.disableSriov(pdevOf(dev));
+    this.core.uevent(dev, 'change');
+  }
+
+  pciNumVf(dev: Device): number {
+    return pdevOf(dev).sriov?.numVfs ?? 0;
+  }
+
+  pciSriovSetTotalVfs(dev: Device, numVfs: number): void {
+    const iov = pdevOf(dev).sriov;
+    if (iov === undefined) throw errnoError('ENOSYS', `${dev.name} is not a PF`);
+    if (numVfs > iov.totalVfs) throw errnoError('EINVAL', `${numVfs} > TotalVFs ${iov.totalVfs}`);
+    iov.driverMaxVfs = numVfs === 0 ? iov.totalVfs : numVfs;
+  }
+
+  pciIovGetPfDrvdata(vf: Device, pfDriver: Driver): unknown {
+    const p = pdevOf(vf);
+    if (!p.isVirtfn || p.physfn === undefined) throw errnoError('EINVAL', `${vf.name} is not a VF`);
+    const pf = this.pciDevice(p.physfn);
+    if (pf.driver !== pfDriver) throw errnoError('EINVAL', `PF ${pf.name} is not bound to ${pfDriver.name}`);
+    return pf.driverData;
+  }
+
+  pciReadConfig(dev: Device, offset: number, width: 1 | 2 | 4): number {
+    const p = pdevOf(dev);
+    return this.pci.cfg.read(p.rid, offset, width);
+  }
+
+  pciWriteConfig(dev: Device, offset: number, width: 1 | 2 | 4, value: number): void {
+    const p = pdevOf(dev);
+    this.pci.cfg.write(p.rid, offset, width, value);
+  }
+}

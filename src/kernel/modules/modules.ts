@@ -1,0 +1,182 @@
+/**
+ * Kernel modules: what /lib/modules holds (definitions with their drivers), what is loaded, aliases
+ * (modules.alias, generated from the drivers' id tables), and the tools' semantics:
+ * modprobe (by name or alias, dependencies first, `-r` to remove), rmmod, lsmod. Loading a module
+ * registers its drivers, which attaches them to matching devices; removing it unregisters them.
+ * Module names treat '-' and '_' alike, as kmod does.
+ */
+import { badInput, errnoError } from '../../base/index.js';
+import type { Driver } from '../driver-core/device.js';
+import type { DriverCore } from '../driver-core/driver-core.js';
+import type { KernelLog } from '../log.js';
+import { auxAlias, fnmatch, pciAlias } from './alias.js';
+
+export interface ModuleDef {
+  readonly name: string;
+  /** Built into the kernel image: loaded at boot, cannot be removed. */
+  readonly builtin: boolean;
+  /** What lsmod shows (bytes of the module's core layout). */
+  readonly sizeBytes: number;
+  /** Modules that must be loaded first (they become holders' targets). */
+  readonly depends: readonly string[];
+  readonly drivers: readonly Driver[];
+}
+
+interface Loaded {
+  readonly def: ModuleDef;
+  /** References taken by code (try_module_get), beyond holder modules. */
+  refs: number;
+}
+
+export const normalizeModuleName = (name: string): string => name.replaceAll('-', '_');
+
+export class ModuleError extends Error {}
+
+export class Modules {
+  readonly #defs = new Map<string, ModuleDef>();
+  readonly #loaded = new Map<string, Loaded>();
+  readonly #core: DriverCore;
+  readonly #log: KernelLog;
+
+  constructor(defs: readonly ModuleDef[], core: DriverCore, log: KernelLog) {
+    for (const d of defs) this.#defs.set(normalizeModuleName(d.name), d);
+    this.#core = core;
+    this.#log = log;
+  }
+
+  /** Load the built-in modules (at boot, before devices are added). */
+  loadBuiltins(): void {
+    for (const d of this.#defs.values()) if (d.builtin) this.#load(d);
+  }
+
+  /** modules.alias: every (alias, module) pair, in module then table order. */
+  aliases(): { alias: string; module: string }[] {
+    const out: { alias: string; module: string }[] = [];
+    for (const d of this.#defs.values()) {
+      if (d.builtin) continue;
+      for (const drv of d.drivers) {
+        const ids = drv.data.bus === 'pci' ? drv.data.idTable.map(pciAlias) : drv.data.idTable.map(auxAlias);
+        for (const alias of ids) out.push({ alias, module: d.name });
+      }
+    }
+    return out;
+  }
+
+  isLoaded(name: string): boolean {
+    return this.#loaded.has(normalizeModuleName(name));
+  }
+
+  get(name: string): ModuleDef | undefined {
+    return this.#defs.get(normalizeModuleName(name));
+  }
+
+  /** Module names that an alias (a MODALIAS) resolves to, as modprobe finds them. */
+  resolve(nameOrAlias: string): string[] {
+    const direct = this.#defs.get(normalizeModuleName(nameOrAlias));
+    if (direct !== undefined) return [direct.name];
+    const hits = this.aliases().filter((a) => fnmatch(a.alias, nameOrAlias)).map((a) => a.module);
+    return [...new Set(hits)];
+  }
+
+  /**
+   * modprobe NAME|ALIAS: load the module(s) and their dependencies. An unknown name throws
+   * ModuleError with modprobe's message; an alias without modules does nothing when `quiet`.
+   */
+  modprobe(nameOrAlias: string, quiet = false): string[] {
+    const names = this.resolve(nameOrAlias);
+    if (names.length === 0) {
+      if (quiet) return [];
+      throw new ModuleError(`modprobe: FATAL: Module ${nameOrAlias} not found in directory /lib/modules/6.12.0-vfiolab`);
+    }
+    for (const n of names) this.#loadWithDeps(this.#defs.get(normalizeModuleName(n))!, new Set());
+    return names;
+  }
+
+  /** modprobe -r NAME: remove the module, then dependencies nobody else holds. */
+  modprobeRemove(name: string): void {
+    const def = this.#defs.get(normalizeModuleName(name));
+    if (def === undefined) {
+      throw new ModuleError(`modprobe: FATAL: Module ${name} not found in directory /lib/modules/6.12.0-vfiolab`);
+    }
+    if (def.builtin) throw new ModuleError(`modprobe: FATAL: Module ${def.name} is builtin.`);
+    if (!this.isLoaded(def.name)) return;
+    this.rmmod(def.name, 'modprobe: FATAL: ');
+    for (const dep of def.depends) {
+      const d = this.#defs.get(normalizeModuleName(dep));
+      if (d !== undefined && !d.builtin && this.isLoaded(d.name) && this.holders(d.name).length === 0) {
+        this.rmmod(d.name, 'modprobe: FATAL: ');
+      }
+    }
+  }
+
+  /** rmmod NAME, with rmmod's errors. */
+  rmmod(name: string, prefix = 'rmmod: ERROR: '): void {
+    const key = normalizeModuleName(name);
+    const def = this.#defs.get(key);
+    if (def?.builtin) throw new ModuleError(`${prefix}Module ${def.name} is builtin.`);
+    const l = this.#loaded.get(key);
+    if (l === undefined) throw new ModuleError(`${prefix}Module ${name} is not currently loaded`);
+    const holders = this.holders(key);
+    if (holders.length > 0) throw new ModuleError(`${prefix}Module ${l.def.name} is in use by: ${holders.join(' ')}`);
+    if (l.refs > 0) throw new ModuleError(`${prefix}Module ${l.def.name} is in use`);
+    for (const drv of [...l.def.drivers].reverse()) this.#core.driverUnregister(drv);
+    this.#loaded.delete(key);
+  }
+
+  /** Modules that depend on `name` and are loaded (lsmod's "Used by"). */
+  holders(name: string): string[] {
+    const key = normalizeModuleName(name);
+    return [...this.#loaded.values()]
+      .filter((l) => l.def.depends.some((d) => normalizeModuleName(d) === key))
+      .map((l) => l.def.name);
+  }
+
+  /** try_module_get / module_put on behalf of code that uses another module's objects. */
+  get refsApi() {
+    return {
+      get: (name: string): void => {
+        const l = this.#loaded.get(normalizeModuleName(name));
+        if (l !== undefined) l.refs++;
+      },
+      put: (name: string): void => {
+        const l = this.#loaded.get(normalizeModuleName(name));
+        if (l !== undefined && l.refs > 0) l.refs--;
+      },
+    };
+  }
+
+  /** lsmod's table: most recently loaded first, builtin modules omitted. */
+  lsmod(): string {
+    const rows = [...this.#loaded.values()].filter((l) => !l.def.builtin).reverse();
+    let out = `${'Module'.padEnd(19)} ${'Size'.padStart(8)}  Used by\n`;
+    for (const l of rows) {
+      const holders = this.holders(l.def.name);
+      const used = holders.length + l.refs;
+      out += `${l.def.name.padEnd(19)} ${String(l.def.sizeBytes).padStart(8)}  ${used}${holders.length ? ` ${holders.join(',')}` : ''}\n`;
+    }
+    return out;
+  }
+
+  /** Loaded module names in load order (for /sys/module). */
+  loadedNames(): string[] {
+    return [...this.#loaded.values()].map((l) => l.def.name);
+  }
+
+  #loadWithDeps(def: ModuleDef, visiting: Set<string>): void {
+    if (this.#loaded.has(normalizeModuleName(def.name))) return;
+    if (visiting.has(def.name)) throw badInput(`module dependency cycle at ${def.name}`);
+    visiting.add(def.name);
+    for (const dep of def.depends) {
+      const d = this.#defs.get(normalizeModuleName(dep));
+      if (d === undefined) throw errnoError('ENOENT', `${def.name} depends on unknown module ${dep}`);
+      this.#loadWithDeps(d, visiting);
+    }
+    this.#load(def);
+  }
+
+  #load(def: ModuleDef): void {
+    this.#loaded.set(normalizeModuleName(def.name), { def, refs: 0 });
+    if (!def.builtin) this.#log.debug(`${def.name}: module loaded`);
+    for (const drv of def.drivers) this.#core.driverRegister(drv);
+  }
+}
