@@ -49,7 +49,8 @@ export function runConcurrently(clock: VirtualClock, tasks: readonly ScheduledTa
       const step = tasks[i]!.steps[nextStep[i]!];
       if (step === undefined) continue;
       const start = Math.max(readyAt[i]!, step.lock === undefined ? 0 : (lockFreeAt.get(step.lock) ?? 0));
-      if (start < bestStart) {
+      // Earliest start wins; on a tie, the task that asked first (earliest ready), then task order.
+      if (start < bestStart || (start === bestStart && readyAt[i]! < readyAt[best]!)) {
         bestStart = start;
         best = i;
       }

@@ -37,7 +37,8 @@ export function validateBarLayout(layout: BarLayout, what: string): void {
     if (spec.kind === 'mem32' && size > 0x8000_0000n) {
       throw new LabError('bad-input', `${what}: BAR${i} 32-bit BAR of ${size} bytes is too large`);
     }
-    if (spec.kind === 'io' && size > 256n) throw new LabError('bad-input', `${what}: BAR${i} I/O BAR over 256 bytes`);
+    if (spec.kind === 'io' && size > 256n)
+      throw new LabError('bad-input', `${what}: BAR${i} I/O BAR over 256 bytes`);
     if (spec.kind === 'mem64') {
       if (i === pci.PCI_NUM_BARS - 1 || layout[i + 1] !== undefined) {
         throw new LabError('bad-input', `${what}: 64-bit BAR${i} needs BAR${i + 1} free for its upper half`);
@@ -80,7 +81,12 @@ export function installBars(cs: ConfigSpace, base: number, layout: BarLayout): v
 }
 
 /** The address a BAR is programmed to, or undefined for an empty slot. Flag bits are stripped. */
-export function barAddress(cs: ConfigSpace, base: number, layout: BarLayout, index: number): bigint | undefined {
+export function barAddress(
+  cs: ConfigSpace,
+  base: number,
+  layout: BarLayout,
+  index: number,
+): bigint | undefined {
   const spec = layout[index];
   if (spec === undefined) return undefined;
   const reg = base + 4 * index;

@@ -39,7 +39,10 @@ export function buildCapabilities(
   let at = FIRST_STANDARD_OFFSET;
   for (const cap of standard) {
     if (at + cap.sizeBytes > pci.PCI_CFG_SPACE_SIZE) {
-      throw new LabError('internal', `standard capabilities overflow 256 bytes at cap 0x${cap.id.toString(16)}`);
+      throw new LabError(
+        'internal',
+        `standard capabilities overflow 256 bytes at cap 0x${cap.id.toString(16)}`,
+      );
     }
     placedStd.push({ id: cap.id, offset: at });
     at = align4(at + cap.sizeBytes);

@@ -8,7 +8,7 @@
  *   RO  bits (w=0, c=0): keep their value.
  * Reads have no side effects here; a hook may refresh a register before it is read.
  */
-import { LabError, isAlignedAccess, readLe, writeLe } from '../base/index.js';
+import { isAlignedAccess, LabError, readLe, writeLe } from '../base/index.js';
 import { pci } from '../spec/index.js';
 
 export interface ConfigWriteHook {
@@ -17,9 +17,10 @@ export interface ConfigWriteHook {
   readonly length: number;
   /**
    * Runs after the masked write landed. `written` is the raw value the requester wrote (so a hook can
-   * see a one written to a self-clearing bit such as Initiate FLR), `offset` and `width` the access.
+   * see a one written to a self-clearing bit such as Initiate FLR), `offset` and `width` the access,
+   * `previous` what the accessed bytes held before the write (so a hook can discard a written value).
    */
-  onWrite(offset: number, width: 1 | 2 | 4, written: number): void;
+  onWrite(offset: number, width: 1 | 2 | 4, written: number, previous: number): void;
 }
 
 export class ConfigSpace {
@@ -49,6 +50,7 @@ export class ConfigSpace {
   /** A config write as a requester performs it: masks and RW1C apply, then hooks run. */
   write(offset: number, width: 1 | 2 | 4, value: number): void {
     this.#check(offset, width);
+    const previous = readLe(this.#bytes, offset, width);
     for (let i = 0; i < width; i++) {
       const at = offset + i;
       const v = (value >>> (8 * i)) & 0xff;
@@ -58,7 +60,8 @@ export class ConfigSpace {
       this.#bytes[at] = ((old & ~w) | (v & w)) & ~(v & c) & 0xff;
     }
     for (const h of this.#hooks) {
-      if (offset < h.offset + h.length && h.offset < offset + width) h.onWrite(offset, width, value);
+      if (offset < h.offset + h.length && h.offset < offset + width)
+        h.onWrite(offset, width, value, previous);
     }
   }
 
@@ -111,7 +114,8 @@ export class ConfigSpace {
 
   /** Return every byte and mask to the sealed reset state (conventional reset or FLR). */
   resetToSealed(): void {
-    if (this.#resetImage === undefined) throw new LabError('internal', 'config space reset before it was sealed');
+    if (this.#resetImage === undefined)
+      throw new LabError('internal', 'config space reset before it was sealed');
     this.#bytes.set(this.#resetImage.bytes);
     this.#writable.set(this.#resetImage.writable);
     this.#rw1c.set(this.#resetImage.rw1c);
@@ -124,7 +128,10 @@ export class ConfigSpace {
 
   #check(offset: number, width: number): void {
     if (!isAlignedAccess(offset, width) || offset + width > this.size) {
-      throw new LabError('bad-input', `config access of ${width} bytes at 0x${offset.toString(16)} is not valid`);
+      throw new LabError(
+        'bad-input',
+        `config access of ${width} bytes at 0x${offset.toString(16)} is not valid`,
+      );
     }
   }
 }

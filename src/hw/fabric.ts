@@ -8,7 +8,7 @@
  *   function whose BAR decodes it.
  * Every request charges its modeled cost on the host clock.
  */
-import { LabError, type Rid, allOnes } from '../base/index.js';
+import { allOnes, LabError, type Rid } from '../base/index.js';
 import { pci } from '../spec/index.js';
 import { ariForwardingEnabled } from './caps/pcie.js';
 import { bridgeWindows } from './devices/root-port.js';
@@ -44,7 +44,8 @@ export class PcieFabric {
   attachBelow(port: PciFunction, rid: Rid, fn: PciFunction): void {
     const entry = this.#ports.find((p) => p.port === port);
     if (entry === undefined) throw new LabError('internal', `${port.name} is not a root port of this fabric`);
-    if (entry.below.has(rid)) throw new LabError('bad-input', `routing ID ${rid} below ${port.name} is taken`);
+    if (entry.below.has(rid))
+      throw new LabError('bad-input', `routing ID ${rid} below ${port.name} is taken`);
     entry.below.set(rid, fn);
     fn.place(this.#placement(rid, entry));
   }

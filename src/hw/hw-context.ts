@@ -15,5 +15,10 @@ export type HwTraceEvent =
   | { readonly kind: 'master-abort'; readonly rid: number; readonly offset: number }
   | { readonly kind: 'crs'; readonly rid: number; readonly offset: number }
   | { readonly kind: 'flr'; readonly rid: number }
-  | { readonly kind: 'vf-enable'; readonly pfRid: number; readonly numVfs: number; readonly readyAtNs: number }
+  | {
+      readonly kind: 'vf-enable';
+      readonly pfRid: number;
+      readonly numVfs: number;
+      readonly readyAtNs: number;
+    }
   | { readonly kind: 'vf-disable'; readonly pfRid: number; readonly numVfs: number };

@@ -1,10 +1,10 @@
 /** The emulated silicon: PCI functions, config space, capabilities, BARs, SR-IOV, the PCIe fabric. */
 export * from './bar.js';
 export * from './capability-builder.js';
+export * from './caps/ari.js';
 export * from './caps/msix.js';
 export * from './caps/pcie.js';
 export * from './caps/pm.js';
-export * from './caps/ari.js';
 export * from './config-space.js';
 export * from './devices/catalog.js';
 export * from './devices/common.js';

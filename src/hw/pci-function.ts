@@ -13,10 +13,15 @@
 import { type Bdf, LabError, type Rid } from '../base/index.js';
 import { pci } from '../spec/index.js';
 import { type BarLayout, barAddress, barSizeBytes, installBars, validateBarLayout } from './bar.js';
-import { type Capability, type CapabilityMap, type ExtCapability, buildCapabilities } from './capability-builder.js';
+import {
+  buildCapabilities,
+  type Capability,
+  type CapabilityMap,
+  type ExtCapability,
+} from './capability-builder.js';
+import type { Msix } from './caps/msix.js';
 import { ConfigSpace } from './config-space.js';
 import type { HwContext } from './hw-context.js';
-import type { Msix } from './caps/msix.js';
 import { SriovEngine, type SriovOptions } from './sriov.js';
 
 export interface FunctionIdentity {
@@ -163,6 +168,8 @@ export class PciFunction {
     if (!this.memoryEnabled) return undefined;
     const count = this.role.kind === 'vf' ? pci.PCI_SRIOV_NUM_BARS : this.bars.length;
     for (let i = 0; i < count; i++) {
+      // An I/O BAR decodes I/O requests only, never memory ones.
+      if (this.role.kind !== 'vf' && this.bars[i]?.kind === 'io') continue;
       const base = this.barAddress(i);
       const size = this.barSize(i);
       if (base === undefined || size === undefined || base === 0n) continue;
@@ -211,7 +218,8 @@ export class PciFunction {
     cs.set(pci.PCI_CLASS_PROG, 1, id.classCode & 0xff);
     cs.set(pci.PCI_CLASS_DEVICE, 2, (id.classCode >> 8) & 0xffff);
     const bridge = init.role.kind === 'bridge';
-    const headerType = (bridge ? pci.PCI_HEADER_TYPE_BRIDGE : pci.PCI_HEADER_TYPE_NORMAL) |
+    const headerType =
+      (bridge ? pci.PCI_HEADER_TYPE_BRIDGE : pci.PCI_HEADER_TYPE_NORMAL) |
       (init.multiFunction ? pci.PCI_HEADER_TYPE_MFD : 0);
     cs.set(pci.PCI_HEADER_TYPE, 1, headerType);
     const hasIo = this.bars.some((b) => b?.kind === 'io');

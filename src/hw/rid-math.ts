@@ -14,7 +14,8 @@ export interface VfRidInput {
 /** RID of VF `index` (0-based); throws when it would exceed 16 bits. */
 export function vfRoutingId(input: VfRidInput, index: number): Rid {
   const r = input.pfRid + input.firstVfOffset + input.vfStride * index;
-  if (r > 0xffff) throw new LabError('invalid-state', `VF ${index} routing ID 0x${r.toString(16)} exceeds 16 bits`);
+  if (r > 0xffff)
+    throw new LabError('invalid-state', `VF ${index} routing ID 0x${r.toString(16)} exceeds 16 bits`);
   return r as Rid;
 }
 

@@ -67,7 +67,10 @@ export class SriovEngine {
       throw new LabError('bad-input', `${pf.name}: TotalVFs ${options.totalVfs} out of range 1..65535`);
     }
     if (!Number.isInteger(initial) || initial < 0 || initial > options.totalVfs) {
-      throw new LabError('bad-input', `${pf.name}: InitialVFs ${initial} out of range 0..${options.totalVfs}`);
+      throw new LabError(
+        'bad-input',
+        `${pf.name}: InitialVFs ${initial} out of range 0..${options.totalVfs}`,
+      );
     }
     validateBarLayout(options.vfBars, `${pf.name} VF BARs`);
     this.pf = pf;
@@ -89,7 +92,11 @@ export class SriovEngine {
         cs.set(at + pci.PCI_SRIOV_VF_DID, 2, o.vfDeviceId);
         cs.set(at + pci.PCI_SRIOV_SUP_PGSIZE, 4, o.supportedPageSizes ?? DEFAULT_SUPPORTED_PAGE_SIZES);
         cs.set(at + pci.PCI_SRIOV_SYS_PGSIZE, 4, PAGE_SIZE_4K);
-        cs.setWritable(at + pci.PCI_SRIOV_SYS_PGSIZE, 4, o.supportedPageSizes ?? DEFAULT_SUPPORTED_PAGE_SIZES);
+        cs.setWritable(
+          at + pci.PCI_SRIOV_SYS_PGSIZE,
+          4,
+          o.supportedPageSizes ?? DEFAULT_SUPPORTED_PAGE_SIZES,
+        );
         cs.setWritable(
           at + pci.PCI_SRIOV_CTRL,
           2,

@@ -54,7 +54,11 @@ export class Msix {
         this.#capOffset = offset;
         const o = this.options;
         cs.set(offset + pci.PCI_MSIX_FLAGS, 2, (o.vectors - 1) & pci.PCI_MSIX_FLAGS_QSIZE);
-        cs.setWritable(offset + pci.PCI_MSIX_FLAGS, 2, pci.PCI_MSIX_FLAGS_ENABLE | pci.PCI_MSIX_FLAGS_MASKALL);
+        cs.setWritable(
+          offset + pci.PCI_MSIX_FLAGS,
+          2,
+          pci.PCI_MSIX_FLAGS_ENABLE | pci.PCI_MSIX_FLAGS_MASKALL,
+        );
         cs.set(offset + pci.PCI_MSIX_TABLE, 4, (o.tableOffset | o.tableBar) >>> 0);
         cs.set(offset + pci.PCI_MSIX_PBA, 4, (o.pbaOffset | o.pbaBar) >>> 0);
       },
@@ -62,16 +66,24 @@ export class Msix {
   }
 
   get enabled(): boolean {
-    return this.#cs !== undefined && (this.#cs.get(this.#capOffset + pci.PCI_MSIX_FLAGS, 2) & pci.PCI_MSIX_FLAGS_ENABLE) !== 0;
+    return (
+      this.#cs !== undefined &&
+      (this.#cs.get(this.#capOffset + pci.PCI_MSIX_FLAGS, 2) & pci.PCI_MSIX_FLAGS_ENABLE) !== 0
+    );
   }
 
   /** Claim an MMIO access if it falls in the table or PBA; returns the value for reads. */
   claims(bar: number, offset: number, width: number): 'table' | 'pba' | undefined {
     const o = this.options;
-    if (bar === o.tableBar && offset >= o.tableOffset && offset + width <= o.tableOffset + this.#table.length) {
+    if (
+      bar === o.tableBar &&
+      offset >= o.tableOffset &&
+      offset + width <= o.tableOffset + this.#table.length
+    ) {
       return 'table';
     }
-    if (bar === o.pbaBar && offset >= o.pbaOffset && offset + width <= o.pbaOffset + this.#pba.length) return 'pba';
+    if (bar === o.pbaBar && offset >= o.pbaOffset && offset + width <= o.pbaOffset + this.#pba.length)
+      return 'pba';
     return undefined;
   }
 
@@ -96,7 +108,8 @@ export class Msix {
     return {
       address: (hi << 32n) | lo,
       data: readLe(this.#table, at + pci.PCI_MSIX_ENTRY_DATA, 4),
-      masked: (readLe(this.#table, at + pci.PCI_MSIX_ENTRY_VECTOR_CTRL, 4) & pci.PCI_MSIX_ENTRY_CTRL_MASKBIT) !== 0,
+      masked:
+        (readLe(this.#table, at + pci.PCI_MSIX_ENTRY_VECTOR_CTRL, 4) & pci.PCI_MSIX_ENTRY_CTRL_MASKBIT) !== 0,
     };
   }
 
@@ -105,7 +118,12 @@ export class Msix {
     this.#table.fill(0);
     this.#pba.fill(0);
     for (let v = 0; v < this.options.vectors; v++) {
-      writeLe(this.#table, v * pci.PCI_MSIX_ENTRY_SIZE + pci.PCI_MSIX_ENTRY_VECTOR_CTRL, 4, pci.PCI_MSIX_ENTRY_CTRL_MASKBIT);
+      writeLe(
+        this.#table,
+        v * pci.PCI_MSIX_ENTRY_SIZE + pci.PCI_MSIX_ENTRY_VECTOR_CTRL,
+        4,
+        pci.PCI_MSIX_ENTRY_CTRL_MASKBIT,
+      );
     }
   }
 }

@@ -79,7 +79,8 @@ export function pcieCapability(o: PcieOptions): Capability {
       cs.set(
         at + pci.PCI_EXP_DEVCAP2,
         4,
-        DEVCAP2_COMPLETION_TIMEOUT | (o.type === 'root-port' && o.ariForwarding ? pci.PCI_EXP_DEVCAP2_ARI : 0),
+        DEVCAP2_COMPLETION_TIMEOUT |
+          (o.type === 'root-port' && o.ariForwarding ? pci.PCI_EXP_DEVCAP2_ARI : 0),
       );
       if (o.type === 'root-port') {
         if (o.ariForwarding) cs.setWritable(at + pci.PCI_EXP_DEVCTL2, 2, pci.PCI_EXP_DEVCTL2_ARI);
@@ -94,7 +95,8 @@ export function pcieCapability(o: PcieOptions): Capability {
           onWrite(offset, width, written) {
             // Initiate FLR always reads 0 (not in the write mask); it acts on a written one.
             const shifted = (written << (8 * (offset - (at + pci.PCI_EXP_DEVCTL)))) >>> 0;
-            const covers = offset <= at + pci.PCI_EXP_DEVCTL + 1 && offset + width > at + pci.PCI_EXP_DEVCTL + 1;
+            const covers =
+              offset <= at + pci.PCI_EXP_DEVCTL + 1 && offset + width > at + pci.PCI_EXP_DEVCTL + 1;
             if (covers && (shifted & pci.PCI_EXP_DEVCTL_BCR_FLR) !== 0) onFlr();
           },
         });
@@ -104,6 +106,9 @@ export function pcieCapability(o: PcieOptions): Capability {
 }
 
 /** Read whether ARI Forwarding Enable is set in a root port's Device Control 2. */
-export function ariForwardingEnabled(cs: { get(o: number, w: 1 | 2 | 4): number }, capOffset: number): boolean {
+export function ariForwardingEnabled(
+  cs: { get(o: number, w: 1 | 2 | 4): number },
+  capOffset: number,
+): boolean {
   return (cs.get(capOffset + pci.PCI_EXP_DEVCTL2, 2) & pci.PCI_EXP_DEVCTL2_ARI) !== 0;
 }

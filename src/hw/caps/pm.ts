@@ -21,7 +21,11 @@ export function pmCapability(options: PmOptions = {}): Capability {
     id: pci.PCI_CAP_ID_PM,
     sizeBytes: pci.PCI_PM_SIZEOF,
     init(cs, offset) {
-      cs.set(offset + pci.PCI_PM_PMC, 2, PM_VERSION_1_2 | ((options.pmeSupport ?? 0) & pci.PCI_PM_CAP_PME_MASK));
+      cs.set(
+        offset + pci.PCI_PM_PMC,
+        2,
+        PM_VERSION_1_2 | ((options.pmeSupport ?? 0) & pci.PCI_PM_CAP_PME_MASK),
+      );
       const ctrl = offset + pci.PCI_PM_CTRL;
       cs.set(ctrl, 2, options.noSoftReset === false ? 0 : pci.PCI_PM_CTRL_NO_SOFT_RESET);
       const pmeEnable = (options.pmeSupport ?? 0) !== 0 ? pci.PCI_PM_CTRL_PME_ENABLE : 0;
@@ -30,10 +34,14 @@ export function pmCapability(options: PmOptions = {}): Capability {
       cs.addHook({
         offset: ctrl,
         length: 2,
-        onWrite() {
+        onWrite(offset, _width, _written, previous) {
           // D1 and D2 are not supported: a write of them leaves the previous state (PM 1.2, 5.4.1).
+          // PowerState is in the low byte of PMCSR, so an access that changed it starts at `ctrl`.
           const state = cs.get(ctrl, 2) & pci.PCI_PM_CTRL_STATE_MASK;
-          if (state === 1 || state === 2) cs.setBits(ctrl, 2, pci.PCI_PM_CTRL_STATE_MASK, false);
+          if (state === 1 || state === 2) {
+            const before = (previous >>> (8 * (ctrl - offset))) & pci.PCI_PM_CTRL_STATE_MASK;
+            cs.set(ctrl, 2, (cs.get(ctrl, 2) & ~pci.PCI_PM_CTRL_STATE_MASK) | before);
+          }
         },
       });
     },

@@ -15,7 +15,7 @@
 import { LabError } from '../../base/index.js';
 import type { HwContext } from '../hw-context.js';
 import type { PciFunction } from '../pci-function.js';
-import { type EndpointSpec, createEndpoint } from './sriov-endpoint.js';
+import { createEndpoint, type EndpointSpec } from './sriov-endpoint.js';
 
 export const VENDOR_ID_VIRTIO = 0x1af4;
 export const DEVICE_ID_VIRTIO_NET_MODERN = 0x1041;

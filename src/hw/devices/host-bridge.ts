@@ -12,6 +12,13 @@ export function createHostBridge(ctx: HwContext, vendorId: number, deviceId: num
   return new PciFunction(ctx, {
     name: 'host-bridge',
     role: { kind: 'endpoint' },
-    identity: { vendorId, deviceId, revisionId: 0, classCode: CLASS_BRIDGE_HOST, subsystemVendorId: 0, subsystemId: 0 },
+    identity: {
+      vendorId,
+      deviceId,
+      revisionId: 0,
+      classCode: CLASS_BRIDGE_HOST,
+      subsystemVendorId: 0,
+      subsystemId: 0,
+    },
   });
 }

@@ -88,7 +88,8 @@ export function bridgeWindows(fn: PciFunction): {
   const memBase = BigInt(cs.get(pci.PCI_MEMORY_BASE, 2) & 0xfff0) << 16n;
   const memLimit = (BigInt(cs.get(pci.PCI_MEMORY_LIMIT, 2) & 0xfff0) << 16n) | 0xfffffn;
   const prefBase =
-    (BigInt(cs.get(pci.PCI_PREF_BASE_UPPER32, 4)) << 32n) | (BigInt(cs.get(pci.PCI_PREF_MEMORY_BASE, 2) & 0xfff0) << 16n);
+    (BigInt(cs.get(pci.PCI_PREF_BASE_UPPER32, 4)) << 32n) |
+    (BigInt(cs.get(pci.PCI_PREF_MEMORY_BASE, 2) & 0xfff0) << 16n);
   const prefLimit =
     (BigInt(cs.get(pci.PCI_PREF_LIMIT_UPPER32, 4)) << 32n) |
     (BigInt(cs.get(pci.PCI_PREF_MEMORY_LIMIT, 2) & 0xfff0) << 16n) |

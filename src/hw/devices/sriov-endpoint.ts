@@ -10,7 +10,7 @@ import { Msix, type MsixOptions } from '../caps/msix.js';
 import { pmCapability } from '../caps/pm.js';
 import type { HwContext } from '../hw-context.js';
 import { type DeviceModel, type FunctionIdentity, PciFunction } from '../pci-function.js';
-import { type VfRouting, defaultVfRouting } from '../sriov.js';
+import { defaultVfRouting, type VfRouting } from '../sriov.js';
 import { endpointPcie, vfIdentity } from './common.js';
 
 export interface VfTemplate {
@@ -35,7 +35,9 @@ export interface EndpointSpec {
 }
 
 function standardCaps(fn: PciFunction, msix: Msix, withPm: boolean): Capability[] {
-  return withPm ? [pmCapability(), msix.capability(), endpointPcie(fn)] : [msix.capability(), endpointPcie(fn)];
+  return withPm
+    ? [pmCapability(), msix.capability(), endpointPcie(fn)]
+    : [msix.capability(), endpointPcie(fn)];
 }
 
 export function createEndpoint(ctx: HwContext, spec: EndpointSpec): PciFunction {
