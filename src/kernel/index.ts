@@ -10,3 +10,5 @@ export * from './modules/alias.js';
 export * from './modules/modules.js';
 export * from './modules/udev.js';
 export * from './pci/index.js';
+export * from './sysfs/index.js';
+export * from './sysfs-tree/index.js';

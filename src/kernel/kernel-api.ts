@@ -23,6 +23,10 @@ export interface KernelApi {
   pciIovGetPfDrvdata(vf: Device, pfDriver: Driver): unknown;
   /** The pci_dev behind a PCI device. */
   pdev(dev: Device): PciDev;
+  /** pci_enable_device / pci_disable_device / pci_set_master. */
+  pciEnableDevice(dev: Device): void;
+  pciDisableDevice(dev: Device): void;
+  pciSetMaster(dev: Device): void;
   /** pci_read_config_* / pci_write_config_* on the device's own function. */
   pciReadConfig(dev: Device, offset: number, width: 1 | 2 | 4): number;
   pciWriteConfig(dev: Device, offset: number, width: 1 | 2 | 4, value: number): void;

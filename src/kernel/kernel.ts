@@ -21,6 +21,8 @@ import { PciCore } from './pci/pci-core.js';
 import type { PciDev } from './pci/pci-dev.js';
 import { createPciBus, pdevOf } from './pci/pci-driver.js';
 import { type HostApertures, assignResources } from './pci/setup-res.js';
+import { Sysfs, staticDir } from './sysfs/index.js';
+import { buildSysfsRoot } from './sysfs-tree/index.js';
 
 export interface KernelOptions {
   readonly access: PciConfigAccess;
@@ -38,6 +40,7 @@ export class Kernel implements KernelApi {
   readonly modules: Modules;
   readonly udev: Udev;
   readonly clock: VirtualClock;
+  readonly sysfs: Sysfs;
   /** /sys/devices/pci<domain>:00, the parent of bus 0's functions. */
   readonly pciRoot: Device;
   readonly #devices = new Map<PciDev, Device>();
@@ -69,9 +72,11 @@ export class Kernel implements KernelApi {
         removed: (p) => this.#pciDeviceRemove(p),
       },
     });
-    this.modules = new Modules(shippedModules(this), this.core, this.log);
+    this.modules = new Modules(shippedModules(this), this.core);
     udev = new Udev(this.modules);
     this.udev = udev;
+    // The filesystem root holds only /sys: the shell's world is the kernel's sysfs.
+    this.sysfs = new Sysfs(staticDir({ sys: buildSysfsRoot(this) }));
   }
 
   boot(): void {
@@ -150,6 +155,18 @@ export class Kernel implements KernelApi {
     const pf = this.pciDevice(p.physfn);
     if (pf.driver !== pfDriver) throw errnoError('EINVAL', `PF ${pf.name} is not bound to ${pfDriver.name}`);
     return pf.driverData;
+  }
+
+  pciEnableDevice(dev: Device): void {
+    this.pci.enableDevice(pdevOf(dev));
+  }
+
+  pciDisableDevice(dev: Device): void {
+    this.pci.disableDevice(pdevOf(dev));
+  }
+
+  pciSetMaster(dev: Device): void {
+    this.pci.setMaster(pdevOf(dev));
   }
 
   pciReadConfig(dev: Device, offset: number, width: 1 | 2 | 4): number {

@@ -38,6 +38,11 @@ export class KernelLog {
     this.#records.push({ modeledNs: this.#clock.nowNs, level: 'err', text });
   }
 
+  /** dmesg -c: empty the ring. */
+  clear(): void {
+    this.#records.length = 0;
+  }
+
   get records(): readonly LogRecord[] {
     return this.#records;
   }

@@ -29,10 +29,13 @@ export function accelModule(k: KernelApi): ModuleDef {
     data: { bus: 'pci', idTable: [id(ACCEL_PF_DEVICE), id(ACCEL_VF_DEVICE)], dynIds: [], sriovConfigure: simpleSriovConfigure(k) },
     ops: {
       probe(dev) {
+        k.pciEnableDevice(dev);
+        k.pciSetMaster(dev);
         dev.driverData = { kind: 'vfl-accel' };
       },
       remove(dev) {
         disableSriovOnRemove(k, dev);
+        k.pciDisableDevice(dev);
       },
     },
   });

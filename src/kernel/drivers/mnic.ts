@@ -40,6 +40,8 @@ export function mnicCoreModule(k: KernelApi): ModuleDef {
     data: { bus: 'pci', idTable: [id(MNIC_PF_DEVICE), id(MNIC_VF_DEVICE)], dynIds: [], sriovConfigure: simpleSriovConfigure(k) },
     ops: {
       probe(dev: Device) {
+        k.pciEnableDevice(dev);
+        k.pciSetMaster(dev);
         const data: MnicCoreData = { kind: 'mnic-core', auxDevices: [] };
         dev.driverData = data;
         const adev = new AuxiliaryDevice({ name: 'eth', id: nextAuxId++, parent: dev, release: () => {}, shared: dev });
@@ -59,6 +61,7 @@ export function mnicCoreModule(k: KernelApi): ModuleDef {
           adev.uninit();
         }
         disableSriovOnRemove(k, dev);
+        k.pciDisableDevice(dev);
       },
     },
   });

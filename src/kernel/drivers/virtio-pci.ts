@@ -44,10 +44,13 @@ export function virtioPciModule(k: KernelApi): ModuleDef {
         if (p.device < VIRTIO_DEVICE_ID_FIRST || p.device > VIRTIO_DEVICE_ID_LAST) {
           throw errnoError('ENODEV', `device id ${p.device.toString(16)} is not virtio`);
         }
+        k.pciEnableDevice(dev);
+        k.pciSetMaster(dev);
         dev.driverData = { kind: 'virtio-pci' };
       },
       remove(dev) {
         disableSriovOnRemove(k, dev);
+        k.pciDisableDevice(dev);
       },
     },
   });

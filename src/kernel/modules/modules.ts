@@ -8,7 +8,6 @@
 import { badInput, errnoError } from '../../base/index.js';
 import type { Driver } from '../driver-core/device.js';
 import type { DriverCore } from '../driver-core/driver-core.js';
-import type { KernelLog } from '../log.js';
 import { auxAlias, fnmatch, pciAlias } from './alias.js';
 
 export interface ModuleDef {
@@ -36,12 +35,10 @@ export class Modules {
   readonly #defs = new Map<string, ModuleDef>();
   readonly #loaded = new Map<string, Loaded>();
   readonly #core: DriverCore;
-  readonly #log: KernelLog;
 
-  constructor(defs: readonly ModuleDef[], core: DriverCore, log: KernelLog) {
+  constructor(defs: readonly ModuleDef[], core: DriverCore) {
     for (const d of defs) this.#defs.set(normalizeModuleName(d.name), d);
     this.#core = core;
-    this.#log = log;
   }
 
   /** Load the built-in modules (at boot, before devices are added). */
@@ -176,7 +173,6 @@ export class Modules {
 
   #load(def: ModuleDef): void {
     this.#loaded.set(normalizeModuleName(def.name), { def, refs: 0 });
-    if (!def.builtin) this.#log.debug(`${def.name}: module loaded`);
     for (const drv of def.drivers) this.#core.driverRegister(drv);
   }
 }

@@ -8,6 +8,7 @@ import type { KernelLog } from '../log.js';
 import type { PciConfigAccess } from './config-access.js';
 import { checkSriovEnable, describeBusError, setNumVfs, sriovInit, vfResource, virtfnRid } from './iov.js';
 import type { PciDev } from './pci-dev.js';
+import { IORESOURCE_IO, IORESOURCE_MEM } from './resource.js';
 import { ConfigCycles, bdfAt, formatResource, functionPresent, setupDevice } from './probe.js';
 
 export interface PciCoreOptions {
@@ -106,6 +107,11 @@ export class PciCore {
   }
 
   #setupFunction(rid: Rid, upstream: PciDev | undefined, ari: boolean): void {
+    const known = this.#devices.find((d) => d.rid === rid && !d.isVirtfn);
+    if (known !== undefined) {
+      if (known.hdrType === pci.PCI_HEADER_TYPE_BRIDGE) this.#scanBus(known.secondaryBus, known, known.pcieCap !== undefined);
+      return;
+    }
     const dev = setupDevice(this.cfg, bdfAt(this.#o.domain, rid), rid, { upstream, ariEnabled: ari }, this.#o.log);
     const pin = this.cfg.read(rid, pci.PCI_INTERRUPT_PIN, 1);
     if (pin !== 0) {
@@ -197,6 +203,77 @@ export class PciCore {
     this.#o.clock.advance(this.#o.costsFor(dev.bdf).vfDisableWaitNs);
     setNumVfs(this.cfg, dev, iov, 0);
     iov.numVfs = 0;
+  }
+
+  /** pci_enable_device: the first enable turns on memory (and I/O) decoding. */
+  enableDevice(dev: PciDev): void {
+    if (dev.enableCnt++ > 0) return;
+    const hasIo = dev.resources.slice(0, 6).some((r) => (r.flags & IORESOURCE_IO) !== 0);
+    const hasMem = dev.resources.slice(0, 6).some((r) => (r.flags & IORESOURCE_MEM) !== 0);
+    const cmd = this.cfg.read(dev.rid, pci.PCI_COMMAND, 2);
+    const want = cmd | (hasMem ? pci.PCI_COMMAND_MEMORY : 0) | (hasIo ? pci.PCI_COMMAND_IO : 0);
+    if (want !== cmd) this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, want);
+  }
+
+  /** pci_disable_device: the last disable turns off bus mastering (decoding stays, as in Linux). */
+  disableDevice(dev: PciDev): void {
+    if (dev.enableCnt === 0) return;
+    if (--dev.enableCnt > 0) return;
+    const cmd = this.cfg.read(dev.rid, pci.PCI_COMMAND, 2);
+    if ((cmd & pci.PCI_COMMAND_MASTER) !== 0) this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, cmd & ~pci.PCI_COMMAND_MASTER);
+  }
+
+  /** pci_set_master. */
+  setMaster(dev: PciDev): void {
+    const cmd = this.cfg.read(dev.rid, pci.PCI_COMMAND, 2);
+    this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, cmd | pci.PCI_COMMAND_MASTER);
+  }
+
+  /** Whether the function can be reset by FLR (the only reset method modeled): DevCap FLR. */
+  canFlr(dev: PciDev): boolean {
+    if (dev.pcieCap === undefined) return false;
+    return (this.cfg.read(dev.rid, dev.pcieCap + pci.PCI_EXP_DEVCAP, 4) & pci.PCI_EXP_DEVCAP_FLR) !== 0;
+  }
+
+  /**
+   * pci_reset_function with FLR: save the header and PCIe control state, Initiate FLR, wait for
+   * completion (flrNs on the clock), restore. ENOTTY-like refusal (ENOTTY is not modeled) becomes
+   * EINVAL for functions without FLR.
+   */
+  resetFunction(dev: PciDev): void {
+    const cap = dev.pcieCap;
+    if (cap === undefined || !this.canFlr(dev)) throw errnoError('EINVAL', `${dev.name} has no reset method`);
+    const saved: number[] = [];
+    for (let at = 4; at < 0x40; at += 4) saved.push(this.cfg.read(dev.rid, at, 4));
+    const devctl = this.cfg.read(dev.rid, cap + pci.PCI_EXP_DEVCTL, 2);
+    this.cfg.write(dev.rid, cap + pci.PCI_EXP_DEVCTL, 2, devctl | pci.PCI_EXP_DEVCTL_BCR_FLR);
+    this.#o.clock.advance(this.#o.costsFor(dev.bdf).flrNs);
+    this.cfg.write(dev.rid, cap + pci.PCI_EXP_DEVCTL, 2, devctl);
+    // Restore as pci_restore_config_space does: from the top down, Command last.
+    for (let i = saved.length - 1; i >= 0; i--) {
+      const at = 4 + 4 * i;
+      if (at !== pci.PCI_COMMAND) this.cfg.write(dev.rid, at, 4, saved[i]!);
+    }
+    this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, saved[0]! & 0xffff);
+  }
+
+  /**
+   * pci_stop_and_remove_bus_device for one function: its VFs go first (SR-IOV off), then the device
+   * leaves the driver core and the list. A later rescan finds physical functions again.
+   */
+  removeDevice(dev: PciDev): void {
+    if (dev.sriov !== undefined && dev.sriov.numVfs > 0) this.disableSriov(dev);
+    if (dev.isVirtfn && dev.physfn?.sriov !== undefined) {
+      dev.physfn.sriov.vfs = dev.physfn.sriov.vfs.filter((v) => v !== dev);
+    }
+    this.#o.events?.removed(dev);
+    this.#devices = this.#devices.filter((d) => d !== dev);
+  }
+
+  /** pci_rescan_bus: scan again; only functions not already known are added. */
+  rescan(): void {
+    this.#scanBus(0, undefined, false);
+    this.busAddDevices();
   }
 
   /** A config read on behalf of userspace (sysfs `config`): bytes beyond cfg_size read as absent. */

@@ -56,6 +56,8 @@ export interface PciDev {
   /** ARI forwarding enabled on the bus this device sits on. */
   readonly ariEnabled: boolean;
   sriov: PciSriov | undefined;
+  /** pci_enable_device nesting count (the sysfs `enable` file shows it). */
+  enableCnt: number;
 }
 
 export const pciName = (bdf: Bdf): string => formatBdf(bdf);

@@ -172,6 +172,7 @@ export function setupDevice(cfg: ConfigCycles, at: Bdf, rid: Rid, o: SetupOption
     subordinateBus: hdrType === pci.PCI_HEADER_TYPE_BRIDGE ? cfg.read(rid, pci.PCI_SUBORDINATE_BUS, 1) : 0,
     ariEnabled: o.ariEnabled,
     sriov: undefined,
+    enableCnt: 0,
   };
   const type = pcieCap === undefined ? '' : ` ${pcieTypeName((cfg.read(rid, pcieCap + pci.PCI_EXP_FLAGS, 2) >> 4) & 0xf)}`;
   log.info(

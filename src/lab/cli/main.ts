@@ -5,11 +5,11 @@
 import { Command, CommanderError } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { isLabError } from '../../base/index.js';
-import { hostCommands } from '../commands/index.js';
+import { createHostShell } from '../commands/index.js';
 import { lspciCommand } from '../commands/lspci.js';
 import type { Platform } from '../platform.js';
-import { Shell } from '../shell/shell.js';
 import { benchPci } from './bench.js';
+import { benchSriov } from './bench-sriov.js';
 import { runDemo } from './demo.js';
 import { type HostOptions, buildLab, extractHostOptions } from './options.js';
 
@@ -26,7 +26,7 @@ function withHostOptions(cmd: Command): Command {
 async function runShell(o: HostOptions, platform: Platform): Promise<number> {
   const lab = buildLab(o, platform);
   const host = lab.host(o.host);
-  const shell = new Shell({ host, wallNowNs: () => platform.wallNowNs() }, hostCommands(host, platform.readFile));
+  const shell = createHostShell(host, { readFile: platform.readFile, wallNowNs: () => platform.wallNowNs() });
   if (platform.stdinIsTty) {
     platform.stdout(`vfiolab shell on modeled host ${host.name}. Type 'help' for commands, 'exit' to leave.\n`);
   }
@@ -93,6 +93,21 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
         return;
       }
       platform.stdout(`${JSON.stringify(benchPci(platform, { reads, runs }))}\n`);
+    });
+  bench
+    .command('sriov')
+    .description('enable VFs with autoprobe on (a driver per VF) and off, then bind all via driver_override')
+    .option('--json', 'print JSON (the default and only format)')
+    .option('--vfs <n>', 'how many VFs of the virtio-net PF', '1024')
+    .option('--driver <name>', 'driver to bind the VFs to through driver_override', 'pci-stub')
+    .action((o: { vfs: string; driver: string }) => {
+      const vfs = Number(o.vfs);
+      if (!Number.isInteger(vfs) || vfs < 1 || vfs > 1024) {
+        platform.stderr('vfiolab bench sriov: --vfs must be an integer from 1 to 1024\n');
+        status = 2;
+        return;
+      }
+      platform.stdout(`${JSON.stringify(benchSriov(platform, { vfs, driver: o.driver }))}\n`);
     });
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -6,7 +6,7 @@
  * it decodes capabilities (-v and up); the view reads the same amount.
  */
 import { formatBdf } from '../../base/index.js';
-import type { PciDev } from '../../kernel/index.js';
+import { type PciDev, pciModalias } from '../../kernel/index.js';
 import type { LspciDevice } from '../lspci/index.js';
 import type { Host } from './host.js';
 
@@ -24,6 +24,10 @@ export function configBytesFor(argv: readonly string[]): 64 | 256 | 4096 {
 }
 
 export function lspciDevice(host: Host, dev: PciDev, bytes: number): LspciDevice {
+  const kdev = host.kernel.findPciDevice(dev.name);
+  const driver = kdev?.driver?.name;
+  // pciutils finds "Kernel modules" by matching the modalias against modules.alias.
+  const modules = host.kernel.modules.resolve(pciModalias(dev));
   return {
     bdf: dev.bdf,
     config: host.pci.readConfig(dev, bytes),
@@ -36,6 +40,8 @@ export function lspciDevice(host: Host, dev: PciDev, bytes: number): LspciDevice
       irq: dev.irq,
       resources: dev.resources.map((r) => ({ start: r.start, end: r.end, flags: BigInt(r.flags) })),
       isVirtfn: dev.isVirtfn,
+      ...(driver === undefined ? {} : { driver }),
+      ...(modules.length === 0 ? {} : { modules }),
     },
   };
 }

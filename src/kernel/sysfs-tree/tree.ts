@@ -1,0 +1,123 @@
+/**
+ * The /sys tree of one kernel, generated from the live objects on every lookup: /sys/devices (the
+ * canonical device directories), /sys/bus/{pci,auxiliary} (device links, driver directories and the
+ * bus files), /sys/module. Because nothing is cached, links, bound drivers and VF lists always agree
+ * with the kernel's state.
+ */
+import { errnoError } from '../../base/index.js';
+import type { Device } from '../driver-core/device.js';
+import type { Kernel } from '../kernel.js';
+import { type SysfsDir, type SysfsNode, attr, dir, link, staticDir } from '../sysfs/index.js';
+import { driverDir } from './driver-attrs.js';
+import { kstrtobool, kstrtoul, sysfsStreq } from './kstrto.js';
+import { pciDeviceAttrs } from './pci-attrs.js';
+import { busPath, devicePath, driverPath, modulePath, relativeTarget } from './paths.js';
+
+type BusName = 'pci' | 'auxiliary';
+
+export function buildSysfsRoot(k: Kernel): SysfsDir {
+  return staticDir({
+    bus: staticDir({ pci: busDir(k, 'pci'), auxiliary: busDir(k, 'auxiliary') }),
+    devices: staticDir({ [k.pciRoot.name]: deviceDir(k, k.pciRoot) }),
+    module: dir(() => k.modules.loadedNames().map((m) => [m, moduleDir(k, m)] as const)),
+    class: staticDir({}),
+    kernel: staticDir({}),
+  });
+}
+
+function allDevices(k: Kernel): Device[] {
+  return [...k.core.devices('pci'), ...k.core.devices('auxiliary')];
+}
+
+function deviceDir(k: Kernel, dev: Device): SysfsNode {
+  return dir(() => {
+    const here = devicePath(dev);
+    const out: [string, SysfsNode][] = [];
+    const data = dev.data;
+    if (data.bus !== 'none') {
+      out.push(['subsystem', link(relativeTarget(here, busPath(data.bus)))]);
+      out.push(['uevent', attr({ show: () => ueventText(k, dev), store: (t) => ueventStore(k, dev, t) })]);
+      if (dev.driver !== undefined) out.push(['driver', link(relativeTarget(here, driverPath(dev.driver)))]);
+    }
+    if (data.bus === 'pci') {
+      const p = data.pdev;
+      out.push(...pciDeviceAttrs(k, dev, p));
+      if (p.isVirtfn && p.physfn !== undefined) {
+        out.push(['physfn', link(relativeTarget(here, devicePath(k.pciDevice(p.physfn))))]);
+      }
+      p.sriov?.vfs.forEach((vf, i) => {
+        out.push([`virtfn${i}`, link(relativeTarget(here, devicePath(k.pciDevice(vf))))]);
+      });
+    }
+    for (const child of allDevices(k)) if (child.parent === dev) out.push([child.name, deviceDir(k, child)]);
+    return out;
+  });
+}
+
+function ueventText(k: Kernel, dev: Device): string {
+  const env: [string, string][] = [];
+  if (dev.driver !== undefined) env.push(['DRIVER', dev.driver.name]);
+  if (dev.data.bus !== 'none') env.push(...k.core.bus(dev.data.bus).ueventEnv(dev));
+  return env.map(([a, b]) => `${a}=${b}\n`).join('');
+}
+
+/** Writing an action to `uevent` makes the kernel send that event again (udevadm trigger does this). */
+function ueventStore(k: Kernel, dev: Device, text: string): void {
+  const action = text.trim().split(/\s+/)[0];
+  if (action !== 'add' && action !== 'remove' && action !== 'change' && action !== 'bind' && action !== 'unbind') {
+    k.log.err(`synth uevent: ${dev.devpath}: unknown action`);
+    throw errnoError('EINVAL', `unknown uevent action '${text.trim()}'`);
+  }
+  k.core.uevent(dev, action);
+}
+
+function busDir(k: Kernel, bus: BusName): SysfsNode {
+  const here = busPath(bus);
+  const entries: Record<string, SysfsNode> = {
+    devices: dir(() =>
+      k.core.devices(bus).map((d) => [d.name, link(relativeTarget(`${here}/devices`, devicePath(d)))] as const),
+    ),
+    drivers: dir(() => k.core.drivers(bus).map((drv) => [drv.name, driverDir(k, drv)] as const)),
+    drivers_autoprobe: attr({
+      show: () => `${k.core.bus(bus).driversAutoprobe ? 1 : 0}\n`,
+      store: (t) => {
+        k.core.bus(bus).driversAutoprobe = kstrtobool(t);
+      },
+    }),
+    drivers_probe: attr({
+      mode: 0o200,
+      store: (t) => {
+        const dev = k.core.devices(bus).find((d) => sysfsStreq(d.name, t));
+        if (dev === undefined) throw errnoError('ENODEV', 'no such device');
+        k.core.probeDevice(dev);
+      },
+    }),
+    uevent: attr({ mode: 0o200, store: () => undefined }),
+  };
+  if (bus === 'pci') {
+    entries['rescan'] = attr({
+      mode: 0o200,
+      store: (t) => {
+        if (kstrtoul(t, 0) !== 0) k.pci.rescan();
+      },
+    });
+  }
+  return staticDir(entries);
+}
+
+function moduleDir(k: Kernel, name: string): SysfsNode {
+  const here = modulePath(name);
+  return staticDir({
+    drivers: dir(() =>
+      (k.modules.get(name)?.drivers ?? [])
+        .filter((d) => k.core.drivers(d.data.bus).includes(d))
+        .map((d) => [`${d.data.bus}:${d.name}`, link(relativeTarget(`${here}/drivers`, driverPath(d)))] as const),
+    ),
+    holders: dir(() =>
+      k.modules.holders(name).map((h) => [h, link(relativeTarget(`${here}/holders`, modulePath(h)))] as const),
+    ),
+    initstate: attr({ show: () => 'live\n' }),
+    refcnt: attr({ show: () => `${k.modules.holders(name).length}\n` }),
+  });
+}
+

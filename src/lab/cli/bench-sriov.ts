@@ -1,0 +1,58 @@
+/**
+ * `vfiolab bench sriov --vfs N`: the seed's question in numbers. Enable N VFs of the virtio-net PF
+ * through sysfs (a) with sriov_drivers_autoprobe on, so every VF gets a full netdev driver probe, and
+ * (b) with it off, so no driver probes; then (c) bind all of (b)'s VFs to one driver through
+ * driver_override and drivers_probe. Each path reports modeled time (what the real host would take)
+ * and wall time (what the model took), and the ratios between paths.
+ */
+import type { Host } from '../host/host.js';
+import { Lab } from '../lab.js';
+import type { Platform } from '../platform.js';
+
+const PF = '/sys/bus/pci/devices/0000:01:00.0';
+
+function timed(host: Host, platform: Platform, f: () => void): { modeledMs: number; wallMs: number } {
+  const m0 = host.clock.nowNs;
+  const w0 = platform.wallNowNs();
+  f();
+  host.kernel.settle();
+  return { modeledMs: round3((host.clock.nowNs - m0) / 1e6), wallMs: round3((platform.wallNowNs() - w0) / 1e6) };
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+export function benchSriov(platform: Platform, o: { vfs: number; driver: string }): Record<string, unknown> {
+  const fs = (h: Host) => h.kernel.sysfs;
+
+  const a = Lab.default().host();
+  const autoprobeOn = timed(a, platform, () => fs(a).write(`${PF}/sriov_numvfs`, `${o.vfs}\n`));
+  const boundA = a.pci.devices.filter((d) => d.isVirtfn && a.kernel.pciDevice(d).driver !== undefined).length;
+
+  const b = Lab.default().host();
+  fs(b).write(`${PF}/sriov_drivers_autoprobe`, '0\n');
+  const autoprobeOff = timed(b, platform, () => fs(b).write(`${PF}/sriov_numvfs`, `${o.vfs}\n`));
+  const vfs = b.pci.devices.filter((d) => d.isVirtfn).map((d) => d.name);
+  const bindAll = timed(b, platform, () => {
+    for (const name of vfs) {
+      fs(b).write(`/sys/bus/pci/devices/${name}/driver_override`, `${o.driver}\n`);
+      fs(b).write('/sys/bus/pci/drivers_probe', `${name}\n`);
+    }
+  });
+  const boundB = b.pci.devices.filter((d) => d.isVirtfn && b.kernel.pciDevice(d).driver?.name === o.driver).length;
+  const direct = autoprobeOff.modeledMs + bindAll.modeledMs;
+  return {
+    bench: 'sriov',
+    machine: platform.machine(),
+    vfs: o.vfs,
+    paths: {
+      autoprobeOn: { ...autoprobeOn, vfsBound: boundA, driver: 'virtio-pci (netdev-class probe)' },
+      autoprobeOff: { ...autoprobeOff, vfsBound: 0 },
+      bindAllViaDriverOverride: { ...bindAll, vfsBound: boundB, driver: o.driver },
+    },
+    ratios: {
+      modeledAutoprobeOnToOff: round3(autoprobeOn.modeledMs / autoprobeOff.modeledMs),
+      modeledAutoprobeOnToOffPlusBind: round3(autoprobeOn.modeledMs / direct),
+      wallAutoprobeOnToOff: round3(autoprobeOn.wallMs / autoprobeOff.wallMs),
+    },
+  };
+}
