@@ -128,14 +128,15 @@ export class Kernel implements KernelApi {
     return pdevOf(dev);
   }
 
+  /** sriov_enable ends with a KOBJ_CHANGE on the PF (facts/kernel.md 5.3 step 8); 0 VFs: no-op. */
   pciEnableSriov(dev: Device, numVfs: number): void {
     this.pci.enableSriov(pdevOf(dev), numVfs);
-    this.core.uevent(dev, 'change');
+    if (numVfs > 0) this.core.uevent(dev, 'change');
   }
 
+  /** sriov_disable sends no uevent of its own: only the VFs' unbind and remove (facts/kernel.md 5.3). */
   pciDisableSriov(dev: Device): void {
     this.pci.disableSriov(pdevOf(dev));
-    this.core.uevent(dev, 'change');
   }
 
   pciNumVf(dev: Device): number {

@@ -43,6 +43,7 @@ export interface DriverCoreOptions {
 interface BusState {
   readonly bus: Bus;
   readonly devices: Device[];
+  readonly byName: Map<string, Device>;
   readonly drivers: Driver[];
 }
 
@@ -56,7 +57,7 @@ export class DriverCore {
   }
 
   registerBus(bus: Bus): void {
-    this.#buses.set(bus.name, { bus, devices: [], drivers: [] });
+    this.#buses.set(bus.name, { bus, devices: [], byName: new Map(), drivers: [] });
   }
 
   bus(name: 'pci' | 'auxiliary'): Bus {
@@ -74,7 +75,7 @@ export class DriverCore {
   }
 
   findDevice(bus: 'pci' | 'auxiliary', name: string): Device | undefined {
-    return this.#state(bus).devices.find((d) => d.name === name);
+    return this.#state(bus).byName.get(name);
   }
 
   findDriver(bus: 'pci' | 'auxiliary', name: string): Driver | undefined {
@@ -93,8 +94,9 @@ export class DriverCore {
   deviceAdd(dev: Device): void {
     if (dev.data.bus === 'none') throw errnoError('EINVAL', `${dev.name} is on no bus`);
     const s = this.#state(dev.data.bus);
-    if (s.devices.some((d) => d.name === dev.name)) throw errnoError('EEXIST', `${dev.name} already exists`);
+    if (s.byName.has(dev.name)) throw errnoError('EEXIST', `${dev.name} already exists`);
     s.devices.push(dev);
+    s.byName.set(dev.name, dev);
     dev.registered = true;
     this.uevent(dev, 'add');
     if (dev.matchEnabled && s.bus.driversAutoprobe) this.deviceAttach(dev);
@@ -113,6 +115,7 @@ export class DriverCore {
     this.uevent(dev, 'remove');
     const s = this.#state(dev.data.bus);
     s.devices.splice(s.devices.indexOf(dev), 1);
+    s.byName.delete(dev.name);
     dev.registered = false;
   }
 
@@ -164,7 +167,7 @@ export class DriverCore {
   /** The driver's `bind` file (bind_store): ENODEV unless the device exists and matches; EBUSY if bound. */
   bind(drv: Driver, deviceName: string): void {
     const s = this.#state(drv.data.bus);
-    const dev = s.devices.find((d) => d.name === deviceName);
+    const dev = s.byName.get(deviceName);
     if (dev === undefined || !s.bus.match(dev, drv)) throw errnoError('ENODEV', `${deviceName} does not match ${drv.name}`);
     if (dev.driver !== undefined) throw errnoError('EBUSY', `${deviceName} is bound to ${dev.driver.name}`);
     const err = this.#reallyProbe(dev, drv);
@@ -173,7 +176,7 @@ export class DriverCore {
 
   /** The driver's `unbind` file (unbind_store): ENODEV unless the device is bound to this driver. */
   unbind(drv: Driver, deviceName: string): void {
-    const dev = this.#state(drv.data.bus).devices.find((d) => d.name === deviceName);
+    const dev = this.#state(drv.data.bus).byName.get(deviceName);
     if (dev === undefined || dev.driver !== drv) throw errnoError('ENODEV', `${deviceName} is not bound to ${drv.name}`);
     this.releaseDriver(dev);
   }

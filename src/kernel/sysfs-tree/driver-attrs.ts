@@ -29,7 +29,7 @@ export function driverDir(k: Kernel, drv: Driver): SysfsNode {
       out.push(['remove_id', attr({ mode: 0o200, store: (t) => removeIdStore(drv, t) })]);
     }
     for (const dev of k.core.devices(drv.data.bus)) {
-      if (dev.driver === drv) out.push([dev.name, link(relativeTarget(here, devicePath(dev)))]);
+      if (dev.driver === drv) out.push([dev.name, link(() => relativeTarget(here, devicePath(dev)))]);
     }
     return out;
   });

@@ -30,28 +30,39 @@ function allDevices(k: Kernel): Device[] {
 }
 
 function deviceDir(k: Kernel, dev: Device): SysfsNode {
-  return dir(() => {
+  const own = (): [string, SysfsNode][] => {
     const here = devicePath(dev);
     const out: [string, SysfsNode][] = [];
     const data = dev.data;
     if (data.bus !== 'none') {
-      out.push(['subsystem', link(relativeTarget(here, busPath(data.bus)))]);
+      out.push(['subsystem', link(() => relativeTarget(here, busPath(data.bus)))]);
       out.push(['uevent', attr({ show: () => ueventText(k, dev), store: (t) => ueventStore(k, dev, t) })]);
-      if (dev.driver !== undefined) out.push(['driver', link(relativeTarget(here, driverPath(dev.driver)))]);
+      const drv = dev.driver;
+      if (drv !== undefined) out.push(['driver', link(() => relativeTarget(here, driverPath(drv)))]);
     }
     if (data.bus === 'pci') {
       const p = data.pdev;
       out.push(...pciDeviceAttrs(k, dev, p));
-      if (p.isVirtfn && p.physfn !== undefined) {
-        out.push(['physfn', link(relativeTarget(here, devicePath(k.pciDevice(p.physfn))))]);
+      const pf = p.physfn;
+      if (p.isVirtfn && pf !== undefined) {
+        out.push(['physfn', link(() => relativeTarget(here, devicePath(k.pciDevice(pf))))]);
       }
-      p.sriov?.vfs.forEach((vf, i) => {
-        out.push([`virtfn${i}`, link(relativeTarget(here, devicePath(k.pciDevice(vf))))]);
-      });
+      // "virtfn<i>" is named after the VF's index (pci_iov_sysfs_link), not its place in the list.
+      for (const vf of p.sriov?.vfs ?? []) {
+        out.push([`virtfn${vf.vfIndex}`, link(() => relativeTarget(here, devicePath(k.pciDevice(vf))))]);
+      }
     }
-    for (const child of allDevices(k)) if (child.parent === dev) out.push([child.name, deviceDir(k, child)]);
     return out;
-  });
+  };
+  const children = (): Device[] => allDevices(k).filter((c) => c.parent === dev);
+  return dir(
+    () => [...own(), ...children().map((c) => [c.name, deviceDir(k, c)] as [string, SysfsNode])],
+    (name) => {
+      const child = k.core.findDevice('pci', name) ?? k.core.findDevice('auxiliary', name);
+      if (child !== undefined && child.parent === dev) return deviceDir(k, child);
+      return own().find(([n]) => n === name)?.[1];
+    },
+  );
 }
 
 function ueventText(k: Kernel, dev: Device): string {
@@ -73,11 +84,22 @@ function ueventStore(k: Kernel, dev: Device, text: string): void {
 
 function busDir(k: Kernel, bus: BusName): SysfsNode {
   const here = busPath(bus);
+  const busDeviceLink = (d: Device): SysfsNode => link(() => relativeTarget(`${here}/devices`, devicePath(d)));
   const entries: Record<string, SysfsNode> = {
-    devices: dir(() =>
-      k.core.devices(bus).map((d) => [d.name, link(relativeTarget(`${here}/devices`, devicePath(d)))] as const),
+    devices: dir(
+      () => k.core.devices(bus).map((d) => [d.name, busDeviceLink(d)] as const),
+      (name) => {
+        const d = k.core.findDevice(bus, name);
+        return d === undefined ? undefined : busDeviceLink(d);
+      },
     ),
-    drivers: dir(() => k.core.drivers(bus).map((drv) => [drv.name, driverDir(k, drv)] as const)),
+    drivers: dir(
+      () => k.core.drivers(bus).map((drv) => [drv.name, driverDir(k, drv)] as const),
+      (name) => {
+        const drv = k.core.findDriver(bus, name);
+        return drv === undefined ? undefined : driverDir(k, drv);
+      },
+    ),
     drivers_autoprobe: attr({
       show: () => `${k.core.bus(bus).driversAutoprobe ? 1 : 0}\n`,
       store: (t) => {

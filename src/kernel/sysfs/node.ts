@@ -27,6 +27,11 @@ export interface SysfsDir {
   readonly kind: 'dir';
   /** The directory's entries, generated on each call from the objects behind them. */
   entries(): ReadonlyMap<string, SysfsNode>;
+  /**
+   * One entry by name, without generating the others (path walks use it). Must agree with
+   * `entries()`; directories without it are searched through `entries()`.
+   */
+  lookup?(name: string): SysfsNode | undefined;
 }
 
 export interface SysfsAttr {
@@ -58,9 +63,15 @@ function checkNames(names: Iterable<string>): void {
   }
 }
 
-/** A directory whose entries come from `entriesFn` each time they are listed or looked up. */
-export function dir(entriesFn: () => Iterable<readonly [string, SysfsNode]>): SysfsDir {
-  return {
+/**
+ * A directory whose entries come from `entriesFn` each time they are listed or looked up. A large
+ * directory (1000 VF links) passes `lookupFn` so that a path walk does not build every entry.
+ */
+export function dir(
+  entriesFn: () => Iterable<readonly [string, SysfsNode]>,
+  lookupFn?: (name: string) => SysfsNode | undefined,
+): SysfsDir {
+  const node: SysfsDir = {
     kind: 'dir',
     entries() {
       const map = new Map<string, SysfsNode>(entriesFn());
@@ -68,6 +79,7 @@ export function dir(entriesFn: () => Iterable<readonly [string, SysfsNode]>): Sy
       return map;
     },
   };
+  return lookupFn === undefined ? node : { ...node, lookup: lookupFn };
 }
 
 /** A directory with a fixed set of entries. */

@@ -21,12 +21,20 @@ function timed(host: Host, platform: Platform, f: () => void): { modeledMs: numb
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-export function benchSriov(platform: Platform, o: { vfs: number; driver: string }): Record<string, unknown> {
-  const fs = (h: Host) => h.kernel.sysfs;
+export interface VfCreationComparison {
+  readonly autoprobeOn: { modeledMs: number; wallMs: number };
+  readonly autoprobeOff: { modeledMs: number; wallMs: number };
+  readonly bindAll: { modeledMs: number; wallMs: number };
+  readonly boundOn: number;
+  readonly boundStub: number;
+}
 
+/** The three paths on fresh default hosts, through sysfs as a user would drive them. */
+export function compareVfCreation(platform: Platform, o: { vfs: number; driver: string }): VfCreationComparison {
+  const fs = (h: Host) => h.kernel.sysfs;
   const a = Lab.default().host();
   const autoprobeOn = timed(a, platform, () => fs(a).write(`${PF}/sriov_numvfs`, `${o.vfs}\n`));
-  const boundA = a.pci.devices.filter((d) => d.isVirtfn && a.kernel.pciDevice(d).driver !== undefined).length;
+  const boundOn = a.pci.devices.filter((d) => d.isVirtfn && a.kernel.pciDevice(d).driver !== undefined).length;
 
   const b = Lab.default().host();
   fs(b).write(`${PF}/sriov_drivers_autoprobe`, '0\n');
@@ -38,21 +46,26 @@ export function benchSriov(platform: Platform, o: { vfs: number; driver: string 
       fs(b).write('/sys/bus/pci/drivers_probe', `${name}\n`);
     }
   });
-  const boundB = b.pci.devices.filter((d) => d.isVirtfn && b.kernel.pciDevice(d).driver?.name === o.driver).length;
-  const direct = autoprobeOff.modeledMs + bindAll.modeledMs;
+  const boundStub = b.pci.devices.filter((d) => d.isVirtfn && b.kernel.pciDevice(d).driver?.name === o.driver).length;
+  return { autoprobeOn, autoprobeOff, bindAll, boundOn, boundStub };
+}
+
+export function benchSriov(platform: Platform, o: { vfs: number; driver: string }): Record<string, unknown> {
+  const c = compareVfCreation(platform, o);
+  const direct = c.autoprobeOff.modeledMs + c.bindAll.modeledMs;
   return {
     bench: 'sriov',
     machine: platform.machine(),
     vfs: o.vfs,
     paths: {
-      autoprobeOn: { ...autoprobeOn, vfsBound: boundA, driver: 'virtio-pci (netdev-class probe)' },
-      autoprobeOff: { ...autoprobeOff, vfsBound: 0 },
-      bindAllViaDriverOverride: { ...bindAll, vfsBound: boundB, driver: o.driver },
+      autoprobeOn: { ...c.autoprobeOn, vfsBound: c.boundOn, driver: 'virtio-pci (netdev-class probe)' },
+      autoprobeOff: { ...c.autoprobeOff, vfsBound: 0 },
+      bindAllViaDriverOverride: { ...c.bindAll, vfsBound: c.boundStub, driver: o.driver },
     },
     ratios: {
-      modeledAutoprobeOnToOff: round3(autoprobeOn.modeledMs / autoprobeOff.modeledMs),
-      modeledAutoprobeOnToOffPlusBind: round3(autoprobeOn.modeledMs / direct),
-      wallAutoprobeOnToOff: round3(autoprobeOn.wallMs / autoprobeOff.wallMs),
+      modeledAutoprobeOnToOff: round3(c.autoprobeOn.modeledMs / c.autoprobeOff.modeledMs),
+      modeledAutoprobeOnToOffPlusBind: round3(c.autoprobeOn.modeledMs / direct),
+      wallAutoprobeOnToOff: round3(c.autoprobeOn.wallMs / c.autoprobeOff.wallMs),
     },
   };
 }
