@@ -20,7 +20,8 @@ export interface Bdf {
 
 export function rid(bus: number, devfn: number): Rid {
   if (!Number.isInteger(bus) || bus < 0 || bus > 0xff) throw badInput(`bus ${bus} out of range 0..255`);
-  if (!Number.isInteger(devfn) || devfn < 0 || devfn > 0xff) throw badInput(`devfn ${devfn} out of range 0..255`);
+  if (!Number.isInteger(devfn) || devfn < 0 || devfn > 0xff)
+    throw badInput(`devfn ${devfn} out of range 0..255`);
   return ((bus << 8) | devfn) as Rid;
 }
 
@@ -40,7 +41,8 @@ export function ridOf(a: Bdf): Rid {
 }
 
 export function devfn(device: number, fn: number): number {
-  if (!Number.isInteger(device) || device < 0 || device > 31) throw badInput(`device ${device} out of range 0..31`);
+  if (!Number.isInteger(device) || device < 0 || device > 31)
+    throw badInput(`device ${device} out of range 0..31`);
   if (!Number.isInteger(fn) || fn < 0 || fn > 7) throw badInput(`function ${fn} out of range 0..7`);
   return (device << 3) | fn;
 }

@@ -6,7 +6,10 @@ import { LabError } from './errors.js';
 
 function check(buf: Uint8Array, offset: number, width: number): void {
   if (!Number.isInteger(offset) || offset < 0 || offset + width > buf.length) {
-    throw new LabError('internal', `access of ${width} bytes at ${offset} outside buffer of ${buf.length} bytes`);
+    throw new LabError(
+      'internal',
+      `access of ${width} bytes at ${offset} outside buffer of ${buf.length} bytes`,
+    );
   }
 }
 

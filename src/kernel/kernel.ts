@@ -6,7 +6,7 @@
  * resources, add the devices to the bus (matching allowed), register built-in drivers, then udev's
  * coldplug replays the add events and loads modules for their MODALIAS, which binds drivers.
  */
-import { type Bdf, type CostModel, type VirtualClock, errnoError } from '../base/index.js';
+import { type Bdf, type CostModel, errnoError, type VirtualClock } from '../base/index.js';
 import { createAuxiliaryBus } from './auxiliary/auxiliary.js';
 import { Device, type Driver } from './driver-core/device.js';
 import { DriverCore } from './driver-core/driver-core.js';
@@ -20,7 +20,7 @@ import type { PciConfigAccess } from './pci/config-access.js';
 import { PciCore } from './pci/pci-core.js';
 import type { PciDev } from './pci/pci-dev.js';
 import { createPciBus, pdevOf } from './pci/pci-driver.js';
-import { type HostApertures, assignResources } from './pci/setup-res.js';
+import { assignResources, type HostApertures } from './pci/setup-res.js';
 import { Sysfs, staticDir } from './sysfs/index.js';
 import { buildSysfsRoot } from './sysfs-tree/index.js';
 
@@ -104,7 +104,11 @@ export class Kernel implements KernelApi {
   }
 
   #pciDeviceAdd(p: PciDev): void {
-    const parent = p.isVirtfn ? this.pciDevice(p.physfn!).parent : p.upstream ? this.pciDevice(p.upstream) : this.pciRoot;
+    const parent = p.isVirtfn
+      ? this.pciDevice(p.physfn!).parent
+      : p.upstream
+        ? this.pciDevice(p.upstream)
+        : this.pciRoot;
     const dev = new Device(p.name, parent, { bus: 'pci', pdev: p });
     this.#devices.set(p, dev);
     this.core.deviceAdd(dev);
@@ -118,7 +122,8 @@ export class Kernel implements KernelApi {
   }
 
   #pciAncestor(dev: Device): PciDev | undefined {
-    for (let d: Device | undefined = dev; d !== undefined; d = d.parent) if (d.data.bus === 'pci') return d.data.pdev;
+    for (let d: Device | undefined = dev; d !== undefined; d = d.parent)
+      if (d.data.bus === 'pci') return d.data.pdev;
     return undefined;
   }
 

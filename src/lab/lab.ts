@@ -4,7 +4,7 @@
  */
 import { badInput } from '../base/index.js';
 import { Host } from './host/host.js';
-import { DEFAULT_TOPOLOGY, type Topology, parseTopology, validateTopology } from './topology/index.js';
+import { DEFAULT_TOPOLOGY, parseTopology, type Topology, validateTopology } from './topology/index.js';
 
 export interface LabOptions {
   /** Seed for anything random a scenario does; the same seed gives the same run. */
@@ -43,7 +43,9 @@ export class Lab {
     if (name === undefined) return this.hosts[0]!;
     const h = this.hosts.find((x) => x.name === name);
     if (h === undefined) {
-      throw badInput(`no host '${name}' in the topology (hosts: ${this.hosts.map((x) => x.name).join(', ')})`);
+      throw badInput(
+        `no host '${name}' in the topology (hosts: ${this.hosts.map((x) => x.name).join(', ')})`,
+      );
     }
     return h;
   }
@@ -51,13 +53,16 @@ export class Lab {
 
 function checkSeed(seed: number | undefined): number {
   if (seed === undefined) return 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw badInput(`seed must be a non-negative integer, not ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw badInput(`seed must be a non-negative integer, not ${seed}`);
   return seed;
 }
 
 function applyNumVfs(raw: unknown, numVfs: LabOptions['numVfs'], where: string): unknown {
   if (numVfs === undefined || Object.keys(numVfs).length === 0) return raw;
-  const copy = structuredClone(raw) as { hosts?: { rootPorts?: { devices?: { name?: unknown; numVfs?: unknown }[] }[] }[] };
+  const copy = structuredClone(raw) as {
+    hosts?: { rootPorts?: { devices?: { name?: unknown; numVfs?: unknown }[] }[] }[];
+  };
   const seen = new Set<string>();
   for (const h of copy.hosts ?? []) {
     for (const p of h.rootPorts ?? []) {

@@ -79,7 +79,10 @@ describe('shell', () => {
 
   it('turns typed errors into error lines with status 1', () => {
     const sh = shellWith([failing]);
-    expect(sh.execute('fail errno')).toMatchObject({ status: 1, stderr: 'fail: EBUSY: Device or resource busy\n' });
+    expect(sh.execute('fail errno')).toMatchObject({
+      status: 1,
+      stderr: 'fail: EBUSY: Device or resource busy\n',
+    });
     expect(sh.execute('fail x').stderr).toBe('fail: bad thing\n');
     expect(sh.execute('echo "x').stderr).toContain('unexpected EOF');
   });
@@ -89,7 +92,10 @@ describe('shell', () => {
     sh.execute('work');
     expect(sh.execute('exit').exit).toBe(3);
     expect(sh.execute('exit 7').exit).toBe(7);
-    expect(sh.execute('exit x')).toMatchObject({ exit: 2, stderr: 'vfiolab: exit: x: numeric argument required\n' });
+    expect(sh.execute('exit x')).toMatchObject({
+      exit: 2,
+      stderr: 'vfiolab: exit: x: numeric argument required\n',
+    });
   });
 
   it('skips blank lines and comments', () => {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPOLOGY, parseTopology, validateTopology } from '../../src/lab/index.js';
 
-const base = () => structuredClone(DEFAULT_TOPOLOGY) as { hosts: Record<string, unknown>[] } & Record<string, unknown>;
+const base = () =>
+  structuredClone(DEFAULT_TOPOLOGY) as { hosts: Record<string, unknown>[] } & Record<string, unknown>;
 
 function errorOf(raw: unknown): string {
   try {
@@ -53,7 +54,9 @@ describe('topology files', () => {
   it('rejects overlapping bus ranges and duplicate addresses', () => {
     const t = base();
     (t.hosts[0] as any).rootPorts[1].secondaryBus = 5;
-    expect(errorOf(t)).toContain('hosts[0].rootPorts[1]: bus range 05-11 overlaps topo.yaml: hosts[0].rootPorts[0] (01-08)');
+    expect(errorOf(t)).toContain(
+      'hosts[0].rootPorts[1]: bus range 05-11 overlaps topo.yaml: hosts[0].rootPorts[0] (01-08)',
+    );
     const u = base();
     (u.hosts[0] as any).rootPorts[1].address = '00:01.0';
     expect(errorOf(u)).toContain('hosts[0].rootPorts[1].address: address 00:01.0 overlaps');

@@ -8,8 +8,8 @@
  * delete (unbinds, leaves the bus) → uninit (drops the reference; the last one calls release).
  * After init, failures must go through uninit, never a plain drop: the model enforces the order.
  */
-import { LabError, errnoError } from '../../base/index.js';
-import { Device, Driver, type AuxDeviceId, type DriverOps, type ProbeClass } from '../driver-core/device.js';
+import { errnoError, LabError } from '../../base/index.js';
+import { type AuxDeviceId, Device, Driver, type DriverOps, type ProbeClass } from '../driver-core/device.js';
 import type { Bus, DriverCore } from '../driver-core/driver-core.js';
 
 /** AUXILIARY_NAME_SIZE: "modname.devname" must fit in 32 bytes with its NUL. */
@@ -48,7 +48,8 @@ export class AuxiliaryDevice {
 
   /** auxiliary_device_init. */
   init(): void {
-    if (this.#state !== 'allocated') throw new LabError('invalid-state', `auxiliary device already ${this.#state}`);
+    if (this.#state !== 'allocated')
+      throw new LabError('invalid-state', `auxiliary device already ${this.#state}`);
     if (this.parent === undefined) throw errnoError('EINVAL', 'auxiliary device has no parent');
     if (this.name === undefined) throw errnoError('EINVAL', 'auxiliary device has no name');
     if (this.#release === undefined) throw errnoError('EINVAL', 'auxiliary device has no release');
@@ -58,10 +59,17 @@ export class AuxiliaryDevice {
 
   /** __auxiliary_device_add(adev, modname). On failure the caller must uninit. */
   add(core: DriverCore, modname: string | undefined): void {
-    if (this.#state !== 'initialized') throw new LabError('invalid-state', `add of an auxiliary device that is ${this.#state}`);
-    if (modname === undefined || modname === '') throw errnoError('EINVAL', 'auxiliary device add without a module name');
+    if (this.#state !== 'initialized')
+      throw new LabError('invalid-state', `add of an auxiliary device that is ${this.#state}`);
+    if (modname === undefined || modname === '')
+      throw errnoError('EINVAL', 'auxiliary device add without a module name');
     const full = `${modname}.${this.name}.${this.id}`;
-    const dev = new Device(full, this.parent, { bus: 'auxiliary', modname, devname: this.name!, id: this.id });
+    const dev = new Device(full, this.parent, {
+      bus: 'auxiliary',
+      modname,
+      devname: this.name!,
+      id: this.id,
+    });
     dev.matchEnabled = true;
     core.deviceAdd(dev);
     this.#device = dev;
@@ -70,7 +78,8 @@ export class AuxiliaryDevice {
 
   /** auxiliary_device_delete: device_del (unbinds the driver, leaves the bus). */
   delete(core: DriverCore): void {
-    if (this.#state !== 'added') throw new LabError('invalid-state', `delete of an auxiliary device that is ${this.#state}`);
+    if (this.#state !== 'added')
+      throw new LabError('invalid-state', `delete of an auxiliary device that is ${this.#state}`);
     core.deviceDel(this.#device!);
     this.#state = 'deleted';
   }
@@ -126,7 +135,8 @@ export function auxiliaryDriver(o: {
     throw errnoError('EINVAL', `auxiliary driver ${o.modname}.${o.name ?? ''} needs probe and an id table`);
   }
   for (const id of o.idTable) {
-    if (id.name.length >= AUXILIARY_NAME_SIZE) throw errnoError('EINVAL', `auxiliary id '${id.name}' is too long`);
+    if (id.name.length >= AUXILIARY_NAME_SIZE)
+      throw errnoError('EINVAL', `auxiliary id '${id.name}' is too long`);
   }
   return new Driver({
     name: o.name === undefined ? o.modname : `${o.modname}.${o.name}`,

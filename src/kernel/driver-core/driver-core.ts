@@ -12,7 +12,7 @@
  * error is logged ("probe with driver X failed with error -N") and the next driver is tried too.
  * EPROBE_DEFER is not modeled (no driver here defers).
  */
-import { type CostModel, type VirtualClock, errnoError, isLabError } from '../../base/index.js';
+import { type CostModel, errnoError, isLabError, type VirtualClock } from '../../base/index.js';
 import { Errno, type ErrnoName } from '../../spec/index.js';
 import type { KernelLog } from '../log.js';
 import type { Device, Driver } from './device.js';
@@ -168,16 +168,19 @@ export class DriverCore {
   bind(drv: Driver, deviceName: string): void {
     const s = this.#state(drv.data.bus);
     const dev = s.byName.get(deviceName);
-    if (dev === undefined || !s.bus.match(dev, drv)) throw errnoError('ENODEV', `${deviceName} does not match ${drv.name}`);
+    if (dev === undefined || !s.bus.match(dev, drv))
+      throw errnoError('ENODEV', `${deviceName} does not match ${drv.name}`);
     if (dev.driver !== undefined) throw errnoError('EBUSY', `${deviceName} is bound to ${dev.driver.name}`);
     const err = this.#reallyProbe(dev, drv);
-    if (err !== undefined) throw errnoError(err === 'EPROBE_DEFER' ? 'EAGAIN' : err, `probe of ${deviceName} failed`);
+    if (err !== undefined)
+      throw errnoError(err === 'EPROBE_DEFER' ? 'EAGAIN' : err, `probe of ${deviceName} failed`);
   }
 
   /** The driver's `unbind` file (unbind_store): ENODEV unless the device is bound to this driver. */
   unbind(drv: Driver, deviceName: string): void {
     const dev = this.#state(drv.data.bus).byName.get(deviceName);
-    if (dev === undefined || dev.driver !== drv) throw errnoError('ENODEV', `${deviceName} is not bound to ${drv.name}`);
+    if (dev === undefined || dev.driver !== drv)
+      throw errnoError('ENODEV', `${deviceName} is not bound to ${drv.name}`);
     this.releaseDriver(dev);
   }
 
@@ -209,7 +212,9 @@ export class DriverCore {
       if (e.errno === 'ENODEV' || e.errno === 'ENXIO') {
         this.#o.log.debug(`${bus.name} ${dev.name}: probe with driver ${drv.name} rejects match -${errno}`);
       } else {
-        this.#o.log.warn(`${bus.name} ${dev.name}: probe with driver ${drv.name} failed with error -${errno}`);
+        this.#o.log.warn(
+          `${bus.name} ${dev.name}: probe with driver ${drv.name} failed with error -${errno}`,
+        );
       }
       return e.errno;
     }

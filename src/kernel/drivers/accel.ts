@@ -26,7 +26,12 @@ export function accelModule(k: KernelApi): ModuleDef {
     name: 'vfl_accel',
     module: 'vfl_accel',
     probeClass: 'core',
-    data: { bus: 'pci', idTable: [id(ACCEL_PF_DEVICE), id(ACCEL_VF_DEVICE)], dynIds: [], sriovConfigure: simpleSriovConfigure(k) },
+    data: {
+      bus: 'pci',
+      idTable: [id(ACCEL_PF_DEVICE), id(ACCEL_VF_DEVICE)],
+      dynIds: [],
+      sriovConfigure: simpleSriovConfigure(k),
+    },
     ops: {
       probe(dev) {
         k.pciEnableDevice(dev);

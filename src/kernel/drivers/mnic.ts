@@ -5,8 +5,9 @@
  * `mnic_en.eth` for "mnic_core.eth", which autoloads when such a device appears and registers a netdev.
  * Firmware commands, SFs, vdpa and VFIO pieces arrive with the carving issue (#6).
  */
-import { Driver, type Device, type PciDeviceId } from '../driver-core/device.js';
+
 import { AuxiliaryDevice, auxiliaryDriver } from '../auxiliary/auxiliary.js';
+import { type Device, Driver, type PciDeviceId } from '../driver-core/device.js';
 import type { KernelApi } from '../kernel-api.js';
 import type { ModuleDef } from '../modules/modules.js';
 import { disableSriovOnRemove, simpleSriovConfigure } from './sriov-pf.js';
@@ -37,14 +38,25 @@ export function mnicCoreModule(k: KernelApi): ModuleDef {
     name: 'mnic_core',
     module: 'mnic_core',
     probeClass: 'core',
-    data: { bus: 'pci', idTable: [id(MNIC_PF_DEVICE), id(MNIC_VF_DEVICE)], dynIds: [], sriovConfigure: simpleSriovConfigure(k) },
+    data: {
+      bus: 'pci',
+      idTable: [id(MNIC_PF_DEVICE), id(MNIC_VF_DEVICE)],
+      dynIds: [],
+      sriovConfigure: simpleSriovConfigure(k),
+    },
     ops: {
       probe(dev: Device) {
         k.pciEnableDevice(dev);
         k.pciSetMaster(dev);
         const data: MnicCoreData = { kind: 'mnic-core', auxDevices: [] };
         dev.driverData = data;
-        const adev = new AuxiliaryDevice({ name: 'eth', id: nextAuxId++, parent: dev, release: () => {}, shared: dev });
+        const adev = new AuxiliaryDevice({
+          name: 'eth',
+          id: nextAuxId++,
+          parent: dev,
+          release: () => {},
+          shared: dev,
+        });
         adev.init();
         try {
           adev.add(k.core, 'mnic_core');

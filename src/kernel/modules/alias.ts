@@ -17,10 +17,11 @@ export function pciAlias(id: PciDeviceId): string {
   const byte = (shift: number): string =>
     ((id.classMask >>> shift) & 0xff) === 0xff ? hex((id.classCode >>> shift) & 0xff, 2).toUpperCase() : '*';
   const prefix = id.overrideOnly ? 'vfio_pci' : 'pci';
-  return (
+  const alias =
     `${prefix}:v${field8(id.vendor)}d${field8(id.device)}sv${field8(id.subvendor)}sd${field8(id.subdevice)}` +
-    `bc${byte(16)}sc${byte(8)}i${byte(0)}`
-  );
+    `bc${byte(16)}sc${byte(8)}i${byte(0)}`;
+  // file2alias ends every PCI alias with a wildcard (add_wildcard).
+  return alias.endsWith('*') ? alias : `${alias}*`;
 }
 
 export function auxAlias(id: AuxDeviceId): string {
@@ -43,7 +44,7 @@ export function fnmatch(pattern: string, text: string): boolean {
       }
       if (c === '[') {
         const m = matchBracket(pattern, p, text[t]!);
-        if (m !== undefined && m.ok) {
+        if (m?.ok) {
           p = m.next;
           t++;
           continue;

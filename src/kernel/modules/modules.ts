@@ -5,7 +5,7 @@
  * registers its drivers, which attaches them to matching devices; removing it unregisters them.
  * Module names treat '-' and '_' alike, as kmod does.
  */
-import { badInput, errnoError } from '../../base/index.js';
+import { badInput, errnoError, LabError } from '../../base/index.js';
 import type { Driver } from '../driver-core/device.js';
 import type { DriverCore } from '../driver-core/driver-core.js';
 import { auxAlias, fnmatch, pciAlias } from './alias.js';
@@ -29,7 +29,13 @@ interface Loaded {
 
 export const normalizeModuleName = (name: string): string => name.replaceAll('-', '_');
 
-export class ModuleError extends Error {}
+/** A kmod tool's refusal; the message is the tool's own error line. */
+export class ModuleError extends LabError {
+  constructor(message: string) {
+    super('invalid-state', message);
+    this.name = 'ModuleError';
+  }
+}
 
 export class Modules {
   readonly #defs = new Map<string, ModuleDef>();
@@ -71,7 +77,9 @@ export class Modules {
   resolve(nameOrAlias: string): string[] {
     const direct = this.#defs.get(normalizeModuleName(nameOrAlias));
     if (direct !== undefined) return [direct.name];
-    const hits = this.aliases().filter((a) => fnmatch(a.alias, nameOrAlias)).map((a) => a.module);
+    const hits = this.aliases()
+      .filter((a) => fnmatch(a.alias, nameOrAlias))
+      .map((a) => a.module);
     return [...new Set(hits)];
   }
 
@@ -83,7 +91,9 @@ export class Modules {
     const names = this.resolve(nameOrAlias);
     if (names.length === 0) {
       if (quiet) return [];
-      throw new ModuleError(`modprobe: FATAL: Module ${nameOrAlias} not found in directory /lib/modules/6.12.0-vfiolab`);
+      throw new ModuleError(
+        `modprobe: FATAL: Module ${nameOrAlias} not found in directory /lib/modules/6.12.0-vfiolab`,
+      );
     }
     for (const n of names) this.#loadWithDeps(this.#defs.get(normalizeModuleName(n))!, new Set());
     return names;
@@ -93,7 +103,9 @@ export class Modules {
   modprobeRemove(name: string): void {
     const def = this.#defs.get(normalizeModuleName(name));
     if (def === undefined) {
-      throw new ModuleError(`modprobe: FATAL: Module ${name} not found in directory /lib/modules/6.12.0-vfiolab`);
+      throw new ModuleError(
+        `modprobe: FATAL: Module ${name} not found in directory /lib/modules/6.12.0-vfiolab`,
+      );
     }
     if (def.builtin) throw new ModuleError(`modprobe: FATAL: Module ${def.name} is builtin.`);
     if (!this.isLoaded(def.name)) return;
@@ -114,7 +126,8 @@ export class Modules {
     const l = this.#loaded.get(key);
     if (l === undefined) throw new ModuleError(`${prefix}Module ${name} is not currently loaded`);
     const holders = this.holders(key);
-    if (holders.length > 0) throw new ModuleError(`${prefix}Module ${l.def.name} is in use by: ${holders.join(' ')}`);
+    if (holders.length > 0)
+      throw new ModuleError(`${prefix}Module ${l.def.name} is in use by: ${holders.join(' ')}`);
     if (l.refs > 0) throw new ModuleError(`${prefix}Module ${l.def.name} is in use`);
     for (const drv of [...l.def.drivers].reverse()) this.#core.driverUnregister(drv);
     this.#loaded.delete(key);

@@ -5,8 +5,8 @@
 import { errnoError, hex } from '../../base/index.js';
 import { pci } from '../../spec/index.js';
 import type { KernelLog } from '../log.js';
-import type { ConfigCycles } from './probe.js';
 import type { PciDev, PciSriov } from './pci-dev.js';
+import type { ConfigCycles } from './probe.js';
 import { PCI_IOV_RESOURCES, type Resource, resourceSize } from './resource.js';
 
 /**
@@ -105,6 +105,12 @@ export function checkSriovEnable(dev: PciDev, iov: PciSriov, n: number): void {
   }
 }
 
-export function describeBusError(dev: PciDev, n: number, bus: number, busStart: number, busEnd: number): string {
+export function describeBusError(
+  dev: PciDev,
+  n: number,
+  bus: number,
+  busStart: number,
+  busEnd: number,
+): string {
   return `pci ${dev.name}: can't enable ${n} VFs (bus ${hex(bus, 2)} out of range of [bus ${hex(busStart, 2)}-${hex(busEnd, 2)}])`;
 }

@@ -2,14 +2,23 @@
  * The PCI core of one host kernel for one PCI domain: scans the hierarchy by config cycles, keeps the
  * pci_dev list, enables and disables SR-IOV. Driver binding, sysfs and uevents build on it (issue 3).
  */
-import { type Bdf, type CostModel, type Rid, type VirtualClock, compareBdf, errnoError, hex, sameBdf } from '../../base/index.js';
+import {
+  type Bdf,
+  type CostModel,
+  compareBdf,
+  errnoError,
+  hex,
+  type Rid,
+  sameBdf,
+  type VirtualClock,
+} from '../../base/index.js';
 import { pci } from '../../spec/index.js';
 import type { KernelLog } from '../log.js';
 import type { PciConfigAccess } from './config-access.js';
 import { checkSriovEnable, describeBusError, setNumVfs, sriovInit, vfResource, virtfnRid } from './iov.js';
 import type { PciDev } from './pci-dev.js';
+import { bdfAt, ConfigCycles, formatResource, functionPresent, setupDevice } from './probe.js';
 import { IORESOURCE_IO, IORESOURCE_MEM } from './resource.js';
-import { ConfigCycles, bdfAt, formatResource, functionPresent, setupDevice } from './probe.js';
 
 export interface PciCoreOptions {
   readonly access: PciConfigAccess;
@@ -88,7 +97,10 @@ export class PciCore {
         if (!functionPresent(cfg, rid)) break;
         this.#setupFunction(rid, upstream, ari);
         const ariPos = cfg.findExtCapability(rid, pci.PCI_EXT_CAP_ID_ARI);
-        const next = ariPos === undefined ? 0 : (cfg.read(rid, ariPos + pci.PCI_ARI_CAP, 2) >> pci.PCI_ARI_CAP_NFN_SHIFT) & 0xff;
+        const next =
+          ariPos === undefined
+            ? 0
+            : (cfg.read(rid, ariPos + pci.PCI_ARI_CAP, 2) >> pci.PCI_ARI_CAP_NFN_SHIFT) & 0xff;
         if (next <= fn) break;
         fn = next;
       }
@@ -109,19 +121,27 @@ export class PciCore {
   #setupFunction(rid: Rid, upstream: PciDev | undefined, ari: boolean): void {
     const known = this.#devices.find((d) => d.rid === rid && !d.isVirtfn);
     if (known !== undefined) {
-      if (known.hdrType === pci.PCI_HEADER_TYPE_BRIDGE) this.#scanBus(known.secondaryBus, known, known.pcieCap !== undefined);
+      if (known.hdrType === pci.PCI_HEADER_TYPE_BRIDGE)
+        this.#scanBus(known.secondaryBus, known, known.pcieCap !== undefined);
       return;
     }
-    const dev = setupDevice(this.cfg, bdfAt(this.#o.domain, rid), rid, { upstream, ariEnabled: ari }, this.#o.log);
+    const dev = setupDevice(
+      this.cfg,
+      bdfAt(this.#o.domain, rid),
+      rid,
+      { upstream, ariEnabled: ari },
+      this.#o.log,
+    );
     const pin = this.cfg.read(rid, pci.PCI_INTERRUPT_PIN, 1);
     if (pin !== 0) {
       // Legacy INTx swizzle onto GSIs 16-19; the line register holds what firmware routed.
-      dev.irq = 16 + (((rid >> 3) & 0x1f) + pin - 1 + (rid >> 8)) % 4;
+      dev.irq = 16 + ((((rid >> 3) & 0x1f) + pin - 1 + (rid >> 8)) % 4);
       this.cfg.write(rid, pci.PCI_INTERRUPT_LINE, 1, dev.irq);
     }
     this.#add(dev);
     const pos = this.cfg.findExtCapability(rid, pci.PCI_EXT_CAP_ID_SRIOV);
-    if (pos !== undefined && dev.hdrType === pci.PCI_HEADER_TYPE_NORMAL) dev.sriov = sriovInit(this.cfg, dev, pos, this.#o.log);
+    if (pos !== undefined && dev.hdrType === pci.PCI_HEADER_TYPE_NORMAL)
+      dev.sriov = sriovInit(this.cfg, dev, pos, this.#o.log);
     if (dev.hdrType === pci.PCI_HEADER_TYPE_BRIDGE && dev.secondaryBus > rid >> 8) {
       const isPciePort = dev.pcieCap !== undefined;
       this.#scanBus(dev.secondaryBus, dev, isPciePort);
@@ -133,11 +153,17 @@ export class PciCore {
     const cap = bridge.pcieCap;
     const fn0 = (bus << 8) as Rid;
     if (cap === undefined || !functionPresent(this.cfg, fn0)) return false;
-    const supported = (this.cfg.read(bridge.rid, cap + pci.PCI_EXP_DEVCAP2, 4) & pci.PCI_EXP_DEVCAP2_ARI) !== 0;
+    const supported =
+      (this.cfg.read(bridge.rid, cap + pci.PCI_EXP_DEVCAP2, 4) & pci.PCI_EXP_DEVCAP2_ARI) !== 0;
     const devHasAri = this.cfg.findExtCapability(fn0, pci.PCI_EXT_CAP_ID_ARI) !== undefined;
     const ctl2 = this.cfg.read(bridge.rid, cap + pci.PCI_EXP_DEVCTL2, 2);
     const on = supported && devHasAri;
-    this.cfg.write(bridge.rid, cap + pci.PCI_EXP_DEVCTL2, 2, on ? ctl2 | pci.PCI_EXP_DEVCTL2_ARI : ctl2 & ~pci.PCI_EXP_DEVCTL2_ARI);
+    this.cfg.write(
+      bridge.rid,
+      cap + pci.PCI_EXP_DEVCTL2,
+      2,
+      on ? ctl2 | pci.PCI_EXP_DEVCTL2_ARI : ctl2 & ~pci.PCI_EXP_DEVCTL2_ARI,
+    );
     return on;
   }
 
@@ -220,7 +246,8 @@ export class PciCore {
     if (dev.enableCnt === 0) return;
     if (--dev.enableCnt > 0) return;
     const cmd = this.cfg.read(dev.rid, pci.PCI_COMMAND, 2);
-    if ((cmd & pci.PCI_COMMAND_MASTER) !== 0) this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, cmd & ~pci.PCI_COMMAND_MASTER);
+    if ((cmd & pci.PCI_COMMAND_MASTER) !== 0)
+      this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, cmd & ~pci.PCI_COMMAND_MASTER);
   }
 
   /** pci_set_master. */
@@ -262,6 +289,12 @@ export class PciCore {
    * leaves the driver core and the list. A later rescan finds physical functions again.
    */
   removeDevice(dev: PciDev): void {
+    // A bridge's subordinate buses go first, deepest devices first (pci_remove_bus).
+    if (dev.hdrType === pci.PCI_HEADER_TYPE_BRIDGE) {
+      for (const child of this.#devices.filter((d) => d.upstream === dev && !d.isVirtfn).reverse()) {
+        if (this.#devices.includes(child)) this.removeDevice(child);
+      }
+    }
     if (dev.sriov !== undefined && dev.sriov.numVfs > 0) this.disableSriov(dev);
     if (dev.isVirtfn && dev.physfn?.sriov !== undefined) {
       dev.physfn.sriov.vfs = dev.physfn.sriov.vfs.filter((v) => v !== dev);

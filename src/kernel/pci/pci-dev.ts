@@ -4,7 +4,7 @@
  * vendor and the VF Device ID (facts/kernel.md 5.3), which is what sysfs shows while config space
  * reads all-ones.
  */
-import { type Bdf, type Rid, formatBdf } from '../../base/index.js';
+import { type Bdf, formatBdf, type Rid } from '../../base/index.js';
 import type { Resource } from './resource.js';
 
 export interface PciSriov {

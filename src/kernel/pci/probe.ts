@@ -4,12 +4,13 @@
  * bridges to their secondary buses. On a PCIe root port's link only Device 0 is scanned
  * (only_one_child), and with ARI forwarding the function numbers follow the ARI Next Function chain.
  */
-import { type Bdf, type Rid, bdf, hex } from '../../base/index.js';
+import { type Bdf, bdf, hex, type Rid } from '../../base/index.js';
 import { pci } from '../../spec/index.js';
 import type { KernelLog } from '../log.js';
 import type { PciConfigAccess } from './config-access.js';
 import { type PciDev, pciName } from './pci-dev.js';
 import {
+  emptyResource,
   IORESOURCE_IO,
   IORESOURCE_MEM,
   IORESOURCE_MEM_64,
@@ -17,7 +18,6 @@ import {
   IORESOURCE_SIZEALIGN,
   PCI_NUM_RESOURCES,
   type Resource,
-  emptyResource,
 } from './resource.js';
 
 const VENDOR_ABSENT = 0xffff;
@@ -138,7 +138,8 @@ export function setupDevice(cfg: ConfigCycles, at: Bdf, rid: Rid, o: SetupOption
   const pcieCap = cfg.findCapability(rid, pci.PCI_CAP_ID_EXP);
   const resources: Resource[] = Array.from({ length: PCI_NUM_RESOURCES }, emptyResource);
   const vf = o.virtfn;
-  const barCount = hdrType === pci.PCI_HEADER_TYPE_NORMAL ? 6 : hdrType === pci.PCI_HEADER_TYPE_BRIDGE ? 2 : 0;
+  const barCount =
+    hdrType === pci.PCI_HEADER_TYPE_NORMAL ? 6 : hdrType === pci.PCI_HEADER_TYPE_BRIDGE ? 2 : 0;
   if (vf === undefined) {
     for (let i = 0; i < barCount; ) {
       const { res, regs } = cfg.sizeBar(rid, pci.PCI_BASE_ADDRESS_0 + 4 * i);
@@ -174,7 +175,10 @@ export function setupDevice(cfg: ConfigCycles, at: Bdf, rid: Rid, o: SetupOption
     sriov: undefined,
     enableCnt: 0,
   };
-  const type = pcieCap === undefined ? '' : ` ${pcieTypeName((cfg.read(rid, pcieCap + pci.PCI_EXP_FLAGS, 2) >> 4) & 0xf)}`;
+  const type =
+    pcieCap === undefined
+      ? ''
+      : ` ${pcieTypeName((cfg.read(rid, pcieCap + pci.PCI_EXP_FLAGS, 2) >> 4) & 0xf)}`;
   log.info(
     `pci ${dev.name}: [${hex(vendor, 4)}:${hex(device, 4)}] type ${hex(hdrType, 2)} class 0x${hex(dev.classCode, 6)}${type}`,
   );

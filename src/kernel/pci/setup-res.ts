@@ -11,8 +11,14 @@ import { hex } from '../../base/index.js';
 import { pci } from '../../spec/index.js';
 import type { PciCore } from './pci-core.js';
 import type { PciDev } from './pci-dev.js';
-import { IORESOURCE_MEM, IORESOURCE_MEM_64, IORESOURCE_PREFETCH, PCI_IOV_RESOURCES, resourceSize } from './resource.js';
 import { formatResource } from './probe.js';
+import {
+  IORESOURCE_MEM,
+  IORESOURCE_MEM_64,
+  IORESOURCE_PREFETCH,
+  PCI_IOV_RESOURCES,
+  resourceSize,
+} from './resource.js';
 
 export interface Aperture {
   readonly base: bigint;
@@ -69,7 +75,10 @@ function place(
   aperture: Aperture,
 ): { base: bigint; limit: bigint; next: bigint } | undefined {
   if (items.length === 0) return undefined;
-  items.sort((a, b) => (b.align > a.align ? 1 : b.align < a.align ? -1 : a.dev.rid - b.dev.rid || a.index - b.index));
+  items.sort((a, b) =>
+    b.align > a.align ? 1 : b.align < a.align ? -1 : a.dev.rid - b.dev.rid || a.index - b.index,
+  );
+  // biome-ignore lint/complexity/useMathMinMax: the alignments are bigint; Math.max takes numbers.
   const maxAlign = items.reduce((m, i) => (i.align > m ? i.align : m), MiB);
   const base = alignUp(cursor, maxAlign);
   let at = base;
@@ -97,7 +106,9 @@ function writeResource(core: PciCore, dev: PciDev, index: number, start: bigint)
     : pci.PCI_BASE_ADDRESS_0 + 4 * index;
   core.cfg.write(dev.rid, reg, 4, Number(start & 0xffffffffn));
   if ((r.flags & IORESOURCE_MEM_64) !== 0) core.cfg.write(dev.rid, reg + 4, 4, Number(start >> 32n));
-  const what = isIov ? `VF BAR ${index - PCI_IOV_RESOURCES} (contains BAR for ${dev.sriov!.totalVfs} VFs)` : `BAR ${index}`;
+  const what = isIov
+    ? `VF BAR ${index - PCI_IOV_RESOURCES} (contains BAR for ${dev.sriov!.totalVfs} VFs)`
+    : `BAR ${index}`;
   core.log.info(`pci ${dev.name}: ${formatResource(r, what)}: assigned`);
 }
 
@@ -118,10 +129,15 @@ function programWindows(
   // No I/O behind the port: base above limit.
   cfg.write(port.rid, pci.PCI_IO_BASE, 1, 0xf0);
   cfg.write(port.rid, pci.PCI_IO_LIMIT, 1, 0x00);
-  if (mem) core.log.info(`pci ${port.name}: bridge window ${formatResource({ start: mem.base, end: mem.limit, flags: IORESOURCE_MEM }, '').trim()}`);
+  if (mem)
+    core.log.info(
+      `pci ${port.name}: bridge window ${formatResource({ start: mem.base, end: mem.limit, flags: IORESOURCE_MEM }, '').trim()}`,
+    );
   if (pref) {
     const flags = IORESOURCE_MEM | IORESOURCE_MEM_64 | IORESOURCE_PREFETCH;
-    core.log.info(`pci ${port.name}: bridge window ${formatResource({ start: pref.base, end: pref.limit, flags }, '').trim()}`);
+    core.log.info(
+      `pci ${port.name}: bridge window ${formatResource({ start: pref.base, end: pref.limit, flags }, '').trim()}`,
+    );
   }
   const cmd = cfg.read(port.rid, pci.PCI_COMMAND, 2);
   cfg.write(port.rid, pci.PCI_COMMAND, 2, cmd | pci.PCI_COMMAND_MEMORY | pci.PCI_COMMAND_MASTER);

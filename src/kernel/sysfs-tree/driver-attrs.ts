@@ -6,9 +6,9 @@ import { errnoError } from '../../base/index.js';
 import { pci } from '../../spec/index.js';
 import type { Driver, PciDeviceId } from '../driver-core/device.js';
 import type { Kernel } from '../kernel.js';
-import { pciIdMatches } from '../pci/pci-driver.js';
 import type { PciDev } from '../pci/pci-dev.js';
-import { type SysfsNode, attr, dir, link } from '../sysfs/index.js';
+import { pciIdMatches } from '../pci/pci-driver.js';
+import { attr, dir, link, type SysfsNode } from '../sysfs/index.js';
 import { scanHexFields } from './kstrto.js';
 import { devicePath, driverPath, modulePath, relativeTarget } from './paths.js';
 
@@ -93,4 +93,3 @@ function removeIdStore(drv: Driver, text: string): void {
   if (i < 0) throw errnoError('ENODEV', 'no such dynamic id');
   drv.data.dynIds.splice(i, 1);
 }
-

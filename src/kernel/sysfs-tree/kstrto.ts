@@ -25,7 +25,11 @@ function parseUnsigned(text: string, base: number): bigint {
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === '\n' && i === s.length - 1) break;
-    const v = /[0-9]/.test(c) ? c.charCodeAt(0) - 48 : /[a-fA-F]/.test(c) ? (c.toLowerCase().charCodeAt(0) - 87) : -1;
+    const v = /[0-9]/.test(c)
+      ? c.charCodeAt(0) - 48
+      : /[a-fA-F]/.test(c)
+        ? c.toLowerCase().charCodeAt(0) - 87
+        : -1;
     if (v < 0 || v >= b) throw errnoError('EINVAL', `'${text.trim()}' is not a number`);
     acc = acc * BigInt(b) + BigInt(v);
     if (acc > 0xffff_ffff_ffff_ffffn) throw errnoError('ERANGE', `'${text.trim()}' does not fit`);
@@ -47,7 +51,8 @@ function narrow(text: string, base: number, max: bigint): number {
 
 export const kstrtou16 = (text: string, base: number): number => narrow(text, base, 0xffffn);
 export const kstrtouint = (text: string, base: number): number => narrow(text, base, 0xffff_ffffn);
-export const kstrtoul = (text: string, base: number): number => narrow(text, base, BigInt(Number.MAX_SAFE_INTEGER));
+export const kstrtoul = (text: string, base: number): number =>
+  narrow(text, base, BigInt(Number.MAX_SAFE_INTEGER));
 
 /** kstrtobool: the first character decides (y/Y/1/t/T/on → true; n/N/0/f/F/off → false). */
 export function kstrtobool(text: string): boolean {
@@ -73,7 +78,12 @@ export function scanHexFields(text: string, max: number): number[] {
   while (out.length < max) {
     while (i < text.length && /\s/.test(text[i]!)) i++;
     let j = i;
-    if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X') && /[0-9a-fA-F]/.test(text[j + 2] ?? '')) j += 2;
+    if (
+      text[j] === '0' &&
+      (text[j + 1] === 'x' || text[j + 1] === 'X') &&
+      /[0-9a-fA-F]/.test(text[j + 2] ?? '')
+    )
+      j += 2;
     const start = j;
     while (j < text.length && /[0-9a-fA-F]/.test(text[j]!)) j++;
     if (j === start) break;

@@ -7,7 +7,7 @@ import type { Device } from '../driver-core/device.js';
 import type { Kernel } from '../kernel.js';
 import type { PciDev } from '../pci/pci-dev.js';
 import { pciModalias } from '../pci/pci-driver.js';
-import { type SysfsNode, attr } from '../sysfs/index.js';
+import { attr, type SysfsNode } from '../sysfs/index.js';
 import { kstrtobool, kstrtou16, kstrtoul } from './kstrto.js';
 
 /** PAGE_SIZE - 1: the longest driver_override driver_set_override accepts, minus one. */
@@ -30,8 +30,14 @@ export function pciDeviceAttrs(k: Kernel, dev: Device, p: PciDev): [string, Sysf
     ['modalias', attr({ show: () => `${pciModalias(p)}\n` })],
     ['config', attr({ mode: 0o644, sizeBytes: p.cfgSize, show: () => k.pci.readConfig(p, p.cfgSize) })],
     ['resource', attr({ show: () => resourceText(p) })],
-    ['enable', attr({ mode: 0o600, show: () => `${p.enableCnt}\n`, store: (t) => enableStore(k, dev, p, t) })],
-    ['driver_override', attr({ show: () => `${dev.driverOverride ?? '(null)'}\n`, store: (t) => driverOverrideStore(dev, t) })],
+    [
+      'enable',
+      attr({ mode: 0o600, show: () => `${p.enableCnt}\n`, store: (t) => enableStore(k, dev, p, t) }),
+    ],
+    [
+      'driver_override',
+      attr({ show: () => `${dev.driverOverride ?? '(null)'}\n`, store: (t) => driverOverrideStore(dev, t) }),
+    ],
     ['remove', attr({ mode: 0o200, store: (t) => removeStore(k, p, t) })],
   ];
   if (k.pci.canFlr(p)) out.push(['reset', attr({ mode: 0o200, store: (t) => resetStore(k, p, t) })]);

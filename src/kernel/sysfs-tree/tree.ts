@@ -7,11 +7,11 @@
 import { errnoError } from '../../base/index.js';
 import type { Device } from '../driver-core/device.js';
 import type { Kernel } from '../kernel.js';
-import { type SysfsDir, type SysfsNode, attr, dir, link, staticDir } from '../sysfs/index.js';
+import { attr, dir, link, type SysfsDir, type SysfsNode, staticDir } from '../sysfs/index.js';
 import { driverDir } from './driver-attrs.js';
-import { kstrtobool, kstrtoul, sysfsStreq } from './kstrto.js';
-import { pciDeviceAttrs } from './pci-attrs.js';
+import { kstrtoul, sysfsStreq } from './kstrto.js';
 import { busPath, devicePath, driverPath, modulePath, relativeTarget } from './paths.js';
+import { pciDeviceAttrs } from './pci-attrs.js';
 
 type BusName = 'pci' | 'auxiliary';
 
@@ -75,7 +75,13 @@ function ueventText(k: Kernel, dev: Device): string {
 /** Writing an action to `uevent` makes the kernel send that event again (udevadm trigger does this). */
 function ueventStore(k: Kernel, dev: Device, text: string): void {
   const action = text.trim().split(/\s+/)[0];
-  if (action !== 'add' && action !== 'remove' && action !== 'change' && action !== 'bind' && action !== 'unbind') {
+  if (
+    action !== 'add' &&
+    action !== 'remove' &&
+    action !== 'change' &&
+    action !== 'bind' &&
+    action !== 'unbind'
+  ) {
     k.log.err(`synth uevent: ${dev.devpath}: unknown action`);
     throw errnoError('EINVAL', `unknown uevent action '${text.trim()}'`);
   }
@@ -84,7 +90,8 @@ function ueventStore(k: Kernel, dev: Device, text: string): void {
 
 function busDir(k: Kernel, bus: BusName): SysfsNode {
   const here = busPath(bus);
-  const busDeviceLink = (d: Device): SysfsNode => link(() => relativeTarget(`${here}/devices`, devicePath(d)));
+  const busDeviceLink = (d: Device): SysfsNode =>
+    link(() => relativeTarget(`${here}/devices`, devicePath(d)));
   const entries: Record<string, SysfsNode> = {
     devices: dir(
       () => k.core.devices(bus).map((d) => [d.name, busDeviceLink(d)] as const),
@@ -102,8 +109,9 @@ function busDir(k: Kernel, bus: BusName): SysfsNode {
     ),
     drivers_autoprobe: attr({
       show: () => `${k.core.bus(bus).driversAutoprobe ? 1 : 0}\n`,
+      // bus.c: a leading '0' turns autoprobe off; anything else turns it on.
       store: (t) => {
-        k.core.bus(bus).driversAutoprobe = kstrtobool(t);
+        k.core.bus(bus).driversAutoprobe = t[0] !== '0';
       },
     }),
     drivers_probe: attr({
@@ -133,13 +141,16 @@ function moduleDir(k: Kernel, name: string): SysfsNode {
     drivers: dir(() =>
       (k.modules.get(name)?.drivers ?? [])
         .filter((d) => k.core.drivers(d.data.bus).includes(d))
-        .map((d) => [`${d.data.bus}:${d.name}`, link(relativeTarget(`${here}/drivers`, driverPath(d)))] as const),
+        .map(
+          (d) => [`${d.data.bus}:${d.name}`, link(relativeTarget(`${here}/drivers`, driverPath(d)))] as const,
+        ),
     ),
     holders: dir(() =>
-      k.modules.holders(name).map((h) => [h, link(relativeTarget(`${here}/holders`, modulePath(h)))] as const),
+      k.modules
+        .holders(name)
+        .map((h) => [h, link(relativeTarget(`${here}/holders`, modulePath(h)))] as const),
     ),
     initstate: attr({ show: () => 'live\n' }),
     refcnt: attr({ show: () => `${k.modules.holders(name).length}\n` }),
   });
 }
-

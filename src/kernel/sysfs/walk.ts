@@ -77,7 +77,8 @@ export function walk(root: SysfsDir, path: string, opts: WalkOptions): WalkResul
       throw errnoError('EISDIR', `${path}: cannot create with a trailing slash`);
     const here = frames[frames.length - 1]!.node;
     let child: SysfsNode | undefined;
-    if (here?.kind === 'dir') child = here.lookup !== undefined ? here.lookup(name) : here.entries().get(name);
+    if (here?.kind === 'dir')
+      child = here.lookup !== undefined ? here.lookup(name) : here.entries().get(name);
     else if (missing !== 'any')
       throw new LabError('internal', `sysfs walk of ${path}: stepped below a non-directory`);
     if (child === undefined) {

@@ -16,7 +16,10 @@ function timed(host: Host, platform: Platform, f: () => void): { modeledMs: numb
   const w0 = platform.wallNowNs();
   f();
   host.kernel.settle();
-  return { modeledMs: round3((host.clock.nowNs - m0) / 1e6), wallMs: round3((platform.wallNowNs() - w0) / 1e6) };
+  return {
+    modeledMs: round3((host.clock.nowNs - m0) / 1e6),
+    wallMs: round3((platform.wallNowNs() - w0) / 1e6),
+  };
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -30,11 +33,16 @@ export interface VfCreationComparison {
 }
 
 /** The three paths on fresh default hosts, through sysfs as a user would drive them. */
-export function compareVfCreation(platform: Platform, o: { vfs: number; driver: string }): VfCreationComparison {
+export function compareVfCreation(
+  platform: Platform,
+  o: { vfs: number; driver: string },
+): VfCreationComparison {
   const fs = (h: Host) => h.kernel.sysfs;
   const a = Lab.default().host();
   const autoprobeOn = timed(a, platform, () => fs(a).write(`${PF}/sriov_numvfs`, `${o.vfs}\n`));
-  const boundOn = a.pci.devices.filter((d) => d.isVirtfn && a.kernel.pciDevice(d).driver !== undefined).length;
+  const boundOn = a.pci.devices.filter(
+    (d) => d.isVirtfn && a.kernel.pciDevice(d).driver !== undefined,
+  ).length;
 
   const b = Lab.default().host();
   fs(b).write(`${PF}/sriov_drivers_autoprobe`, '0\n');
@@ -46,7 +54,9 @@ export function compareVfCreation(platform: Platform, o: { vfs: number; driver: 
       fs(b).write('/sys/bus/pci/drivers_probe', `${name}\n`);
     }
   });
-  const boundStub = b.pci.devices.filter((d) => d.isVirtfn && b.kernel.pciDevice(d).driver?.name === o.driver).length;
+  const boundStub = b.pci.devices.filter(
+    (d) => d.isVirtfn && b.kernel.pciDevice(d).driver?.name === o.driver,
+  ).length;
   return { autoprobeOn, autoprobeOff, bindAll, boundOn, boundStub };
 }
 

@@ -11,7 +11,7 @@ import type { Platform } from '../platform.js';
 import { compareVfCreation } from './bench-sriov.js';
 import { formatTable } from './table.js';
 
-const DEMO_VFS = { 'virtio-net0': 4, 'mnic0': 2, 'accel0': 2 } as const;
+const DEMO_VFS = { 'virtio-net0': 4, mnic0: 2, accel0: 2 } as const;
 
 export function runDemo(platform: Platform): number {
   const wall0 = platform.wallNowNs();
@@ -19,8 +19,14 @@ export function runDemo(platform: Platform): number {
   const buildWall = platform.wallNowNs() - wall0;
   const host = lab.host();
   const out = platform.stdout;
-  out(`vfiolab: the default topology has ${lab.hosts.length} hosts (${lab.hosts.map((h) => h.name).join(', ')}); this is ${host.name}.\n`);
-  out(`Booted with VFs enabled at boot: ${Object.entries(DEMO_VFS).map(([k, v]) => `${k}=${v}`).join(', ')}.\n\n`);
+  out(
+    `vfiolab: the default topology has ${lab.hosts.length} hosts (${lab.hosts.map((h) => h.name).join(', ')}); this is ${host.name}.\n`,
+  );
+  out(
+    `Booted with VFs enabled at boot: ${Object.entries(DEMO_VFS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}.\n\n`,
+  );
   out(`root@${host.name}:~# lspci -tv\n`);
   const tree = runLspci(['-tv'], lspciDevices(host, ['-tv']), { readFile: platform.readFile });
   out(tree.stdout);
@@ -46,7 +52,9 @@ export function runDemo(platform: Platform): number {
   const vfCount = all.filter((d) => d.isVirtfn).length;
   const bridges = all.length - host.devices.length - vfCount;
   out(`\n${all.length} PCI functions: ${host.devices.length} PFs, ${vfCount} VFs, ${bridges} bridges.\n`);
-  out(`Boot of ${host.name}: modeled ${formatNs(host.bootNs)} (scan, BAR assignment, driver probes, VF enable waits)\n`);
+  out(
+    `Boot of ${host.name}: modeled ${formatNs(host.bootNs)} (scan, BAR assignment, driver probes, VF enable waits)\n`,
+  );
   out(`Building ${lab.hosts.length} hosts: wall ${formatNs(buildWall)}\n`);
 
   const vfs = 1024;
@@ -66,6 +74,8 @@ export function runDemo(platform: Platform): number {
     ),
   );
   out('  (modeled: what the real host would take, from docs/cost-model.md; wall: what the model took)\n');
-  out('\nNext: npx vfiolab shell   ·   npx vfiolab lspci -vvv -s 01:00.0   ·   npx vfiolab bench pci --json\n');
+  out(
+    '\nNext: npx vfiolab shell   ·   npx vfiolab lspci -vvv -s 01:00.0   ·   npx vfiolab bench pci --json\n',
+  );
   return 0;
 }

@@ -11,7 +11,7 @@ import type { Platform } from '../platform.js';
 import { benchPci } from './bench.js';
 import { benchSriov } from './bench-sriov.js';
 import { runDemo } from './demo.js';
-import { type HostOptions, buildLab, extractHostOptions } from './options.js';
+import { buildLab, extractHostOptions, type HostOptions } from './options.js';
 
 const collect = (value: string, prev: string[] = []): string[] => [...prev, value];
 
@@ -28,7 +28,9 @@ async function runShell(o: HostOptions, platform: Platform): Promise<number> {
   const host = lab.host(o.host);
   const shell = createHostShell(host, { readFile: platform.readFile, wallNowNs: () => platform.wallNowNs() });
   if (platform.stdinIsTty) {
-    platform.stdout(`vfiolab shell on modeled host ${host.name}. Type 'help' for commands, 'exit' to leave.\n`);
+    platform.stdout(
+      `vfiolab shell on modeled host ${host.name}. Type 'help' for commands, 'exit' to leave.\n`,
+    );
   }
   for await (const line of platform.readLines(() => shell.prompt)) {
     const r = shell.execute(line);
@@ -60,18 +62,29 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     .exitOverride()
     .configureOutput({ writeOut: platform.stdout, writeErr: platform.stderr })
     .showHelpAfterError();
-  program.command('demo', { isDefault: true }).description('boot the default topology and show its device tree').action(() => {
-    status = runDemo(platform);
+  program
+    .command('demo', { isDefault: true })
+    .description('boot the default topology and show its device tree')
+    .action(() => {
+      status = runDemo(platform);
+    });
+  withHostOptions(
+    program
+      .command('shell')
+      .description('a shell on one modeled host (reads stdin when it is not a terminal)'),
+  ).action(async (o: HostOptions) => {
+    status = await runShell(o, platform);
   });
-  withHostOptions(program.command('shell').description('a shell on one modeled host (reads stdin when it is not a terminal)')).action(
-    async (o: HostOptions) => {
-      status = await runShell(o, platform);
-    },
-  );
   program
     .command('lspci')
-    .description('list PCI devices of a modeled host, as pciutils lspci (takes lspci options and --topology/--host/--numvfs)');
-  withHostOptions(program.command('topology').description('validate a topology and print it as YAML (default: the built-in one)'))
+    .description(
+      'list PCI devices of a modeled host, as pciutils lspci (takes lspci options and --topology/--host/--numvfs)',
+    );
+  withHostOptions(
+    program
+      .command('topology')
+      .description('validate a topology and print it as YAML (default: the built-in one)'),
+  )
     .option('--json', 'print JSON instead of YAML')
     .action((o: HostOptions & { json?: boolean }) => {
       const lab = buildLab(o, platform);

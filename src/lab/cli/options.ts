@@ -49,7 +49,7 @@ export function extractHostOptions(argv: readonly string[]): { options: HostOpti
     }
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw badInput(`option '--${m[1]}' argument missing`);
-    if (m[1] === 'numvfs') (options.numvfs ??= []).push(value);
+    if (m[1] === 'numvfs') options.numvfs = [...(options.numvfs ?? []), value];
     else options[m[1] as 'topology' | 'host' | 'seed'] = value;
   }
   return { options, rest };

@@ -6,7 +6,7 @@
  * events received since the previous `udevadm monitor` (the first time: since boot) and returns.
  */
 import { LabError } from '../../base/index.js';
-import { type Kernel, ModuleError, formatMonitor } from '../../kernel/index.js';
+import { formatMonitor, type Kernel, ModuleError } from '../../kernel/index.js';
 import type { CommandIo, ShellCommand } from '../shell/command.js';
 
 const LEVELS = ['err', 'warn', 'info', 'debug'] as const;
@@ -33,7 +33,9 @@ export function dmesgCommand(k: Kernel): ShellCommand {
           }
           levels = new Set(list);
         } else {
-          io.err(`dmesg: invalid option -- '${a.replace(/^-+/, '')}'\nTry 'dmesg --help' for more information.\n`);
+          io.err(
+            `dmesg: invalid option -- '${a.replace(/^-+/, '')}'\nTry 'dmesg --help' for more information.\n`,
+          );
           return 1;
         }
       }
@@ -71,7 +73,9 @@ export function modprobeCommand(k: Kernel): ShellCommand {
     run(args, io) {
       const flags = args.filter((a) => a.startsWith('-'));
       const names = args.filter((a) => !a.startsWith('-'));
-      const unknown = flags.find((f) => !['-r', '--remove', '-q', '--quiet', '-b', '--use-blacklist'].includes(f));
+      const unknown = flags.find(
+        (f) => !['-r', '--remove', '-q', '--quiet', '-b', '--use-blacklist'].includes(f),
+      );
       if (unknown !== undefined) {
         io.err(`modprobe: unrecognized option '${unknown}'\n`);
         return 1;
@@ -136,7 +140,8 @@ export function udevadmCommand(k: Kernel): ShellCommand {
       }
       if (sub === 'trigger') {
         // Replays "add" for every device, as coldplug does; udev then loads what is missing.
-        for (const dev of [...k.core.devices('pci'), ...k.core.devices('auxiliary')]) k.core.uevent(dev, 'add');
+        for (const dev of [...k.core.devices('pci'), ...k.core.devices('auxiliary')])
+          k.core.uevent(dev, 'add');
         k.settle();
         return 0;
       }

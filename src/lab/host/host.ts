@@ -4,16 +4,18 @@
  * cycles, assigns resources and enables the VFs the topology asks for at boot.
  */
 import {
+  applyCosts,
   type Bdf,
   type CostModel,
   DEFAULT_COSTS,
+  formatBdf,
   type Rid,
   VirtualClock,
-  applyCosts,
-  formatBdf,
 } from '../../base/index.js';
 import {
-  DEVICE_CATALOG,
+  createDevice,
+  createHostBridge,
+  createRootPort,
   DEVICE_ID_HOST_BRIDGE,
   DEVICE_ID_ROOT_PORT,
   type DeviceKind,
@@ -23,9 +25,6 @@ import {
   PcieFabric,
   type PciFunction,
   VENDOR_ID_VFIOLAB,
-  createDevice,
-  createHostBridge,
-  createRootPort,
 } from '../../hw/index.js';
 import { type HostApertures, Kernel, type KernelLog, type PciCore } from '../../kernel/index.js';
 import { pci } from '../../spec/index.js';
@@ -151,5 +150,4 @@ export class Host {
     if (name === undefined) return this.costs;
     return this.#deviceCosts.get(name.split('/')[0]!) ?? this.costs;
   }
-
 }

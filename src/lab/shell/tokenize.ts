@@ -44,7 +44,7 @@ export function tokenize(line: string): ParsedLine {
       pendingRedirect = { append };
     } else if (c === "'") {
       const end = line.indexOf("'", i + 1);
-      if (end < 0) throw badInput('unexpected EOF while looking for matching `\'\'');
+      if (end < 0) throw badInput("unexpected EOF while looking for matching `''");
       word += line.slice(i + 1, end);
       inWord = true;
       i = end;

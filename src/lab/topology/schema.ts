@@ -13,16 +13,25 @@ import { DEVICE_KINDS } from '../../hw/index.js';
 /** An integer given as a number or as a decimal/hex string. */
 const intLike = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'expected a decimal or 0x-hex integer')])
+    .union([
+      z.number(),
+      z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'expected a decimal or 0x-hex integer'),
+    ])
     .transform((v) => (typeof v === 'number' ? v : Number(v)))
     .pipe(z.number().int(`expected an integer`).min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a name: lower case letters, digits, dashes');
-const pciAddress = z.string().regex(/^([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$/, 'expected bus:device.function');
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a name: lower case letters, digits, dashes');
+const pciAddress = z
+  .string()
+  .regex(/^([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$/, 'expected bus:device.function');
 
 export const deviceSchema = z
   .object({
-    kind: z.enum(DEVICE_KINDS as [string, ...string[]], { message: `expected one of ${DEVICE_KINDS.join(', ')}` }),
+    kind: z.enum(DEVICE_KINDS as [string, ...string[]], {
+      message: `expected one of ${DEVICE_KINDS.join(', ')}`,
+    }),
     name,
     /** Where the device sits: its bus must be the root port's secondary bus. */
     address: pciAddress,

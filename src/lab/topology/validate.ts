@@ -59,7 +59,8 @@ export function validateTopology(raw: unknown, where: string): Topology {
   const hostNames = new Map<string, number>();
   topo.hosts.forEach((h, i) => {
     const prev = hostNames.get(h.name);
-    if (prev !== undefined) throw badInput(`${where}: hosts[${i}].name: '${h.name}' is already used by hosts[${prev}]`);
+    if (prev !== undefined)
+      throw badInput(`${where}: hosts[${i}].name: '${h.name}' is already used by hosts[${prev}]`);
     hostNames.set(h.name, i);
     checkHost(h, `${where}: hosts[${i}]`);
   });
@@ -85,7 +86,9 @@ function checkHost(h: HostTopology, at: string): void {
   const takeRid = (rid: number, path: string, what: string): void => {
     const prev = rids.get(rid);
     if (prev !== undefined) {
-      throw badInput(`${at}.${path}: ${what} ${hex2(rid >> 8)}:${hex2((rid & 0xff) >> 3)}.${rid & 7} overlaps ${prev}`);
+      throw badInput(
+        `${at}.${path}: ${what} ${hex2(rid >> 8)}:${hex2((rid & 0xff) >> 3)}.${rid & 7} overlaps ${prev}`,
+      );
     }
     rids.set(rid, `${at}.${path}`);
   };
@@ -124,7 +127,9 @@ function checkHost(h: HostTopology, at: string): void {
       const info = DEVICE_CATALOG[d.kind as DeviceKind];
       const ari = portAri && info.ari;
       if (!ari && da.devfn >> 3 !== 0) {
-        throw badInput(`${at}.${dp}.address: '${d.address}': without ARI only device 00 is reachable below a root port`);
+        throw badInput(
+          `${at}.${dp}.address: '${d.address}': without ARI only device 00 is reachable below a root port`,
+        );
       }
       const pfRid = (da.bus << 8) | da.devfn;
       takeRid(pfRid, `${dp}.address`, 'address');
@@ -144,12 +149,15 @@ function checkVfs(
   dp: string,
 ): void {
   const total = d.totalVfs ?? info.defaultTotalVfs;
-  if (total > info.maxTotalVfs) throw badInput(`${at}.totalVfs: ${total} exceeds the ${d.kind} limit of ${info.maxTotalVfs}`);
+  if (total > info.maxTotalVfs)
+    throw badInput(`${at}.totalVfs: ${total} exceeds the ${d.kind} limit of ${info.maxTotalVfs}`);
   if (d.initialVfs !== undefined && d.initialVfs > total) {
     throw badInput(`${at}.initialVfs: ${d.initialVfs} exceeds totalVfs ${total}`);
   }
   if (d.numVfs !== undefined && d.numVfs > (d.initialVfs ?? total)) {
-    throw badInput(`${at}.numVfs: ${d.numVfs} exceeds ${d.initialVfs === undefined ? 'totalVfs' : 'initialVfs'} ${d.initialVfs ?? total}`);
+    throw badInput(
+      `${at}.numVfs: ${d.numVfs} exceeds ${d.initialVfs === undefined ? 'totalVfs' : 'initialVfs'} ${d.initialVfs ?? total}`,
+    );
   }
   const routing = info.spec({ name: d.name }).sriov?.routing ?? defaultVfRouting;
   const r = routing(total, ari);
@@ -159,7 +167,9 @@ function checkVfs(
   if (enabled > 0) {
     const lastEnabled = pfRid + r.firstVfOffset + r.vfStride * (enabled - 1);
     if (lastEnabled >> 8 > subordinateBus) {
-      throw badInput(`${at}.numVfs: ${enabled} VFs reach bus ${hex2(lastEnabled >> 8)}, beyond the port's subordinate bus ${hex2(subordinateBus)}`);
+      throw badInput(
+        `${at}.numVfs: ${enabled} VFs reach bus ${hex2(lastEnabled >> 8)}, beyond the port's subordinate bus ${hex2(subordinateBus)}`,
+      );
     }
   }
   // VF slots that fall inside the port's bus range must not collide with other functions.

@@ -15,7 +15,12 @@ export function nodePlatform(): Platform {
         return readFileSync(path, 'utf8');
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : String(code);
+        const why =
+          code === 'ENOENT'
+            ? 'No such file or directory'
+            : code === 'EISDIR'
+              ? 'Is a directory'
+              : String(code);
         throw badInput(`${path}: ${why}`);
       }
     },
@@ -28,7 +33,11 @@ export function nodePlatform(): Platform {
     stdinIsTty: process.stdin.isTTY === true,
     async *readLines(prompt) {
       const tty = process.stdin.isTTY === true;
-      const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
+      const rl = createInterface({
+        input: process.stdin,
+        output: tty ? process.stdout : undefined,
+        terminal: tty,
+      });
       if (!tty) {
         for await (const line of rl) yield line;
         return;
