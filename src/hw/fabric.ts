@@ -83,11 +83,10 @@ export class PcieFabric {
     } else {
       const entry = this.#portForBus(bus);
       if (entry !== undefined) {
-        const w = bridgeWindows(entry.port);
-        const pcie = entry.port.capabilityOffset(pci.PCI_CAP_ID_EXP);
-        const ari = pcie !== undefined && ariForwardingEnabled(entry.port.config, pcie);
+        const secondary = entry.port.config.get(pci.PCI_SECONDARY_BUS, 1);
         // On the link below a port, type 0 requests reach Device 0 only without ARI forwarding.
-        if (!(bus === w.secondaryBus && !ari && devfn >> 3 !== 0)) fn = entry.below.get(rid);
+        const typeZeroToOtherDevice = bus === secondary && devfn >> 3 !== 0;
+        if (!typeZeroToOtherDevice || this.#ariForwarding(entry.port)) fn = entry.below.get(rid);
       }
     }
     if (fn === undefined) {
@@ -101,10 +100,16 @@ export class PcieFabric {
     return fn;
   }
 
+  #ariForwarding(port: PciFunction): boolean {
+    const pcie = port.capabilityOffset(pci.PCI_CAP_ID_EXP);
+    return pcie !== undefined && ariForwardingEnabled(port.config, pcie);
+  }
+
   #portForBus(bus: number): RootPortEntry | undefined {
     for (const entry of this.#ports) {
-      const w = bridgeWindows(entry.port);
-      if (w.secondaryBus !== 0 && bus >= w.secondaryBus && bus <= w.subordinateBus) return entry;
+      const secondary = entry.port.config.get(pci.PCI_SECONDARY_BUS, 1);
+      const subordinate = entry.port.config.get(pci.PCI_SUBORDINATE_BUS, 1);
+      if (secondary !== 0 && bus >= secondary && bus <= subordinate) return entry;
     }
     return undefined;
   }

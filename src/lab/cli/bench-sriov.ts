@@ -60,13 +60,41 @@ export function compareVfCreation(
   return { autoprobeOn, autoprobeOff, bindAll, boundOn, boundStub };
 }
 
-export function benchSriov(platform: Platform, o: { vfs: number; driver: string }): Record<string, unknown> {
-  const c = compareVfCreation(platform, o);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Repeat the comparison; modeled times are identical run to run, wall times are medians. */
+function medianComparison(
+  platform: Platform,
+  o: { vfs: number; driver: string; runs: number },
+): VfCreationComparison {
+  const all = Array.from({ length: o.runs }, () => compareVfCreation(platform, o));
+  const pick = (k: 'autoprobeOn' | 'autoprobeOff' | 'bindAll') => ({
+    modeledMs: all[0]![k].modeledMs,
+    wallMs: round3(median(all.map((c) => c[k].wallMs))),
+  });
+  return {
+    ...all[0]!,
+    autoprobeOn: pick('autoprobeOn'),
+    autoprobeOff: pick('autoprobeOff'),
+    bindAll: pick('bindAll'),
+  };
+}
+
+export function benchSriov(
+  platform: Platform,
+  o: { vfs: number; driver: string; runs: number },
+): Record<string, unknown> {
+  const c = medianComparison(platform, o);
   const direct = c.autoprobeOff.modeledMs + c.bindAll.modeledMs;
   return {
     bench: 'sriov',
     machine: platform.machine(),
     vfs: o.vfs,
+    runs: o.runs,
     paths: {
       autoprobeOn: { ...c.autoprobeOn, vfsBound: c.boundOn, driver: 'virtio-pci (netdev-class probe)' },
       autoprobeOff: { ...c.autoprobeOff, vfsBound: 0 },

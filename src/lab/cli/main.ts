@@ -113,14 +113,16 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     .option('--json', 'print JSON (the default and only format)')
     .option('--vfs <n>', 'how many VFs of the virtio-net PF', '1024')
     .option('--driver <name>', 'driver to bind the VFs to through driver_override', 'pci-stub')
-    .action((o: { vfs: string; driver: string }) => {
+    .option('--runs <n>', 'repetitions (wall times are medians)', '3')
+    .action((o: { vfs: string; driver: string; runs: string }) => {
       const vfs = Number(o.vfs);
-      if (!Number.isInteger(vfs) || vfs < 1 || vfs > 1024) {
-        platform.stderr('vfiolab bench sriov: --vfs must be an integer from 1 to 1024\n');
+      const runs = Number(o.runs);
+      if (!Number.isInteger(vfs) || vfs < 1 || vfs > 1024 || !Number.isInteger(runs) || runs < 1) {
+        platform.stderr('vfiolab bench sriov: --vfs must be an integer from 1 to 1024, --runs positive\n');
         status = 2;
         return;
       }
-      platform.stdout(`${JSON.stringify(benchSriov(platform, { vfs, driver: o.driver }))}\n`);
+      platform.stdout(`${JSON.stringify(benchSriov(platform, { vfs, driver: o.driver, runs }))}\n`);
     });
   try {
     await program.parseAsync([...argv], { from: 'user' });
