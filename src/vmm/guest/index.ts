@@ -1,0 +1,2 @@
+/** What runs inside a guest: drivers for the devices a VM is given. */
+export * from './virtqueue-driver.js';
