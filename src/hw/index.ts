@@ -16,3 +16,6 @@ export * from './hw-context.js';
 export * from './pci-function.js';
 export * from './rid-math.js';
 export * from './sriov.js';
+export * from './dma/index.js';
+export * from './iommu/index.js';
+export * from './memory/index.js';
