@@ -3,12 +3,15 @@
  * (with per-device overrides), and a trace sink for events a user may want to see ("CRS on 02:00.1").
  */
 import type { CostModel, VirtualClock } from '../base/index.js';
+import type { DmaEngine } from './dma/index.js';
 
 export interface HwContext {
   readonly clock: VirtualClock;
   /** The host's cost model, with the named device's override applied when it has one. */
   costsFor(deviceName?: string): CostModel;
   trace(event: HwTraceEvent): void;
+  /** The host's DMA engine (IOMMU + memory); device models that do DMA take ports from it. */
+  readonly dma?: DmaEngine;
 }
 
 export type HwTraceEvent =

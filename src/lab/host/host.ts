@@ -19,11 +19,16 @@ import {
   DEVICE_ID_HOST_BRIDGE,
   DEVICE_ID_ROOT_PORT,
   type DeviceKind,
+  DmaEngine,
+  type Hpa,
+  type HwContext,
   type HwTraceEvent,
+  Iommu,
   LINK_SPEED_GEN4,
   LINK_WIDTH_X16,
   PcieFabric,
   type PciFunction,
+  SparseMemory,
   VENDOR_ID_VFIOLAB,
 } from '../../hw/index.js';
 import { type HostApertures, Kernel, type KernelLog, type PciCore } from '../../kernel/index.js';
@@ -35,6 +40,9 @@ export const DEFAULT_APERTURES: HostApertures = {
   mem32: { base: 0xc000_0000n, limit: 0xfbff_ffffn },
   pref64: { base: 0x3800_0000_0000n, limit: 0x3fff_ffff_ffffn },
 };
+
+/** Host RAM of every modeled host (sparse: untouched pages cost nothing). */
+export const HOST_MEMORY_BYTES = 256n << 30n;
 
 function parseAddress(text: string): { bus: number; devfn: number } {
   const [bus, rest] = text.split(':') as [string, string];
@@ -58,6 +66,10 @@ export class Host {
   readonly kernel: Kernel;
   readonly devices: readonly HostDevice[];
   readonly hwTrace: HwTraceEvent[] = [];
+  /** Host RAM: sparse, so its size costs nothing until pages are touched. */
+  readonly memory: SparseMemory<Hpa>;
+  readonly iommu: Iommu;
+  readonly dma: DmaEngine;
   readonly #deviceCosts = new Map<string, CostModel>();
   /** Modeled time the boot took (scan, resource assignment, VFs enabled at boot). */
   readonly bootNs: number;
@@ -66,13 +78,17 @@ export class Host {
     this.name = topo.name;
     this.domain = topo.domain ?? 0;
     this.costs = applyCosts(DEFAULT_COSTS, topo.costs);
-    const ctx = {
+    const ctx: { -readonly [K in keyof HwContext]: HwContext[K] } = {
       clock: this.clock,
       costsFor: (name?: string) => this.#costsForName(name),
       trace: (e: HwTraceEvent) => {
         this.hwTrace.push(e);
       },
     };
+    this.memory = new SparseMemory({ sizeBytes: HOST_MEMORY_BYTES, name: `${topo.name} RAM` });
+    this.iommu = new Iommu(ctx);
+    this.dma = new DmaEngine(ctx, this.iommu, this.memory);
+    ctx.dma = this.dma;
     this.fabric = new PcieFabric(ctx, this.domain);
     this.fabric.attachToRootBus(0, createHostBridge(ctx, VENDOR_ID_VFIOLAB, DEVICE_ID_HOST_BRIDGE));
     const devices: HostDevice[] = [];
