@@ -4,3 +4,4 @@ export * from './clock.js';
 export * from './cost-model.js';
 export * from './errors.js';
 export * from './scheduler.js';
+export * from './struct-codec.js';

@@ -1,2 +1,4 @@
 export * from './errno.js';
 export * as pci from './pci-regs.js';
+export * as vadmin from './virtio-admin.js';
+export * as virtio from './virtio-pci.js';

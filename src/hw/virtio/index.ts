@@ -1,0 +1,3 @@
+/** Virtio device-side building blocks: the admin wire format and the split virtqueue. */
+export * from './admin-wire.js';
+export * from './split-queue.js';
