@@ -1,3 +1,4 @@
 /** Virtio device-side building blocks: the admin wire format and the split virtqueue. */
 export * from './admin-wire.js';
+export * from './owner-api.js';
 export * from './split-queue.js';
