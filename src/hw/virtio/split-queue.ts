@@ -25,46 +25,44 @@
  * the spec only says the driver MUST align the areas and leaves a device's reaction open.
  */
 import { LabError, u16, u32, u64, writeLe } from '../../base/index.js';
+import { vring } from '../../spec/index.js';
 
-// Ring constants, as split-ring.tex and virtio-queue.h spell them (facts/virtio.md sections 2 and 7).
-// They belong in spec/ (STYLE rule 1); no spec/ file for the virtio ring exists yet.
-/** The buffer continues via the `next` field. */
-export const VIRTQ_DESC_F_NEXT = 1;
-/** The buffer is device write-only (otherwise device read-only). */
-export const VIRTQ_DESC_F_WRITE = 2;
-/** The buffer holds a table of descriptors. */
-export const VIRTQ_DESC_F_INDIRECT = 4;
-/** avail.flags: the driver needs no used buffer notifications. */
-export const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
-/** used.flags: the device needs no available buffer notifications. */
-export const VIRTQ_USED_F_NO_NOTIFY = 1;
-/** Largest Queue Size (the largest power of 2 that fits a 16-bit index). */
-export const VIRTQ_MAX_SIZE = 32768;
+const {
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_USED_F_NO_NOTIFY,
+  VIRTQ_MAX_SIZE,
+  DESC_BYTES,
+  DESC_ADDR,
+  DESC_LEN,
+  DESC_FLAGS,
+  DESC_NEXT,
+  AVAIL_FLAGS,
+  AVAIL_IDX,
+  AVAIL_RING,
+  AVAIL_ELEM_BYTES,
+  USED_FLAGS,
+  USED_IDX,
+  USED_RING,
+  USED_ELEM_BYTES,
+  USED_ELEM_ID,
+  USED_ELEM_LEN,
+  RING_FIXED_BYTES,
+  DESC_TABLE_ALIGN,
+  AVAIL_RING_ALIGN,
+  USED_RING_ALIGN,
+} = vring;
 
-/** struct virtq_desc: le64 addr @0, le32 len @8, le16 flags @12, le16 next @14. */
-const DESC_BYTES = 16;
-const DESC_ADDR = 0;
-const DESC_LEN = 8;
-const DESC_FLAGS = 12;
-const DESC_NEXT = 14;
-/** struct virtq_avail: le16 flags @0, le16 idx @2, le16 ring[size] @4, le16 used_event after the ring. */
-const AVAIL_FLAGS = 0;
-const AVAIL_IDX = 2;
-const AVAIL_RING = 4;
-const AVAIL_ELEM_BYTES = 2;
-/** struct virtq_used: le16 flags @0, le16 idx @2, virtq_used_elem ring[size] @4, le16 avail_event after. */
-const USED_FLAGS = 0;
-const USED_IDX = 2;
-const USED_RING = 4;
-/** struct virtq_used_elem: le32 id @0, le32 len @4. */
-const USED_ELEM_BYTES = 8;
-const USED_ELEM_ID = 0;
-const USED_ELEM_LEN = 4;
-/** Each ring area's fixed part: flags, idx and the event field (6 bytes). */
-const RING_FIXED_BYTES = 6;
-const DESC_TABLE_ALIGN = 16;
-const AVAIL_RING_ALIGN = 2;
-const USED_RING_ALIGN = 4;
+export {
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_MAX_SIZE,
+  VIRTQ_USED_F_NO_NOTIFY,
+};
 
 const IDX_MODULUS = 0x10000;
 const U32_MAX = 0xffff_ffff;

@@ -22,36 +22,37 @@
  * devices, legacy ones above all, report `len` loosely; callers see `len` as the device wrote it).
  */
 import { errnoError, LabError, u32, writeLe, writeU64 } from '../../base/index.js';
+import { vring } from '../../spec/index.js';
+
+const {
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_USED_F_NO_NOTIFY,
+  VIRTQ_MAX_SIZE,
+  DESC_BYTES,
+  DESC_ADDR,
+  DESC_LEN,
+  DESC_FLAGS,
+  DESC_NEXT,
+  AVAIL_FLAGS,
+  AVAIL_IDX,
+  AVAIL_RING,
+  AVAIL_ELEM_BYTES,
+  USED_FLAGS,
+  USED_IDX,
+  USED_RING,
+  USED_ELEM_BYTES,
+  USED_ELEM_ID,
+  USED_ELEM_LEN,
+  RING_FIXED_BYTES,
+  DESC_TABLE_ALIGN,
+  AVAIL_RING_ALIGN,
+  USED_RING_ALIGN,
+} = vring;
 
 // split-ring.tex / virtio-queue.h constants (facts/virtio.md sections 2 and 7).
-const VIRTQ_DESC_F_NEXT = 1;
-const VIRTQ_DESC_F_WRITE = 2;
-const VIRTQ_DESC_F_INDIRECT = 4;
-const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
-const VIRTQ_USED_F_NO_NOTIFY = 1;
-const VIRTQ_MAX_SIZE = 32768;
-
-// struct virtq_desc (16 bytes), virtq_avail, virtq_used, virtq_used_elem (split-ring.tex).
-const DESC_BYTES = 16;
-const DESC_ADDR = 0;
-const DESC_LEN = 8;
-const DESC_FLAGS = 12;
-const DESC_NEXT = 14;
-const AVAIL_FLAGS = 0;
-const AVAIL_IDX = 2;
-const AVAIL_RING = 4;
-const AVAIL_ELEM_BYTES = 2;
-const USED_FLAGS = 0;
-const USED_IDX = 2;
-const USED_RING = 4;
-const USED_ELEM_BYTES = 8;
-const USED_ELEM_ID = 0;
-const USED_ELEM_LEN = 4;
-/** flags + idx + the trailing event field of each ring. */
-const RING_FIXED_BYTES = 6;
-const DESC_TABLE_ALIGN = 16;
-const AVAIL_RING_ALIGN = 2;
-const USED_RING_ALIGN = 4;
 
 /** Legacy virtio-pci ring alignment (VIRTIO_PCI_VRING_ALIGN; facts/virtio.md section 7). */
 const LEGACY_VRING_ALIGN_BYTES = 4096;
