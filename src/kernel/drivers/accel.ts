@@ -5,21 +5,13 @@
 import { Driver, type PciDeviceId } from '../driver-core/device.js';
 import type { KernelApi } from '../kernel-api.js';
 import type { ModuleDef } from '../modules/modules.js';
-import { disableSriovOnRemove, simpleSriovConfigure } from './sriov-pf.js';
+import { disableSriovOnRemove, pciDeviceId, simpleSriovConfigure } from './sriov-pf.js';
 
 export const ACCEL_VENDOR = 0x1f00;
 export const ACCEL_PF_DEVICE = 0x3000;
 export const ACCEL_VF_DEVICE = 0x3001;
 
-const id = (device: number): PciDeviceId => ({
-  vendor: ACCEL_VENDOR,
-  device,
-  subvendor: 0xffffffff,
-  subdevice: 0xffffffff,
-  classCode: 0,
-  classMask: 0,
-  driverData: 0,
-});
+const id = (device: number): PciDeviceId => pciDeviceId(ACCEL_VENDOR, device);
 
 export function accelModule(k: KernelApi): ModuleDef {
   const driver = new Driver({

@@ -10,21 +10,13 @@ import { AuxiliaryDevice, auxiliaryDriver } from '../auxiliary/auxiliary.js';
 import { type Device, Driver, type PciDeviceId } from '../driver-core/device.js';
 import type { KernelApi } from '../kernel-api.js';
 import type { ModuleDef } from '../modules/modules.js';
-import { disableSriovOnRemove, simpleSriovConfigure } from './sriov-pf.js';
+import { disableSriovOnRemove, pciDeviceId, simpleSriovConfigure } from './sriov-pf.js';
 
 export const MNIC_VENDOR = 0x1f00;
 export const MNIC_PF_DEVICE = 0x1021;
 export const MNIC_VF_DEVICE = 0x1022;
 
-const id = (device: number): PciDeviceId => ({
-  vendor: MNIC_VENDOR,
-  device,
-  subvendor: 0xffffffff,
-  subdevice: 0xffffffff,
-  classCode: 0,
-  classMask: 0,
-  driverData: 0,
-});
+const id = (device: number): PciDeviceId => pciDeviceId(MNIC_VENDOR, device);
 
 /** What mnic_core keeps per bound function. */
 export interface MnicCoreData {
