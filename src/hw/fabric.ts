@@ -19,6 +19,8 @@ interface RootPortEntry {
   readonly port: PciFunction;
   /** Functions on the buses behind this port, by routing ID. */
   readonly below: Map<number, PciFunction>;
+  /** The physical functions among them (VFs are decoded through their PF's SR-IOV BARs). */
+  readonly physical: PciFunction[];
 }
 
 export class PcieFabric {
@@ -37,7 +39,7 @@ export class PcieFabric {
     if (this.#bus0.has(devfn)) throw new LabError('bad-input', `bus 0 devfn ${devfn} is already taken`);
     this.#bus0.set(devfn, fn);
     fn.place(this.#placement(devfn as Rid, undefined));
-    if (fn.role.kind === 'bridge') this.#ports.push({ port: fn, below: new Map() });
+    if (fn.role.kind === 'bridge') this.#ports.push({ port: fn, below: new Map(), physical: [] });
   }
 
   /** Put an endpoint below a root port at a routing ID on one of the port's buses. */
@@ -47,6 +49,7 @@ export class PcieFabric {
     if (entry.below.has(rid))
       throw new LabError('bad-input', `routing ID ${rid} below ${port.name} is taken`);
     entry.below.set(rid, fn);
+    entry.physical.push(fn);
     fn.place(this.#placement(rid, entry));
   }
 
@@ -140,10 +143,32 @@ export class PcieFabric {
       const inWindow = (win: { base: bigint; limit: bigint } | undefined): boolean =>
         win !== undefined && address >= win.base && address <= win.limit;
       if (!inWindow(w.memory) && !inWindow(w.prefetchable)) continue;
-      for (const fn of entry.below.values()) {
+      for (const fn of entry.physical) {
         const d = fn.decodeMemory(address);
         if (d !== undefined) return { fn, ...d };
+        const vf = this.#decodeVf(fn, address);
+        if (vf !== undefined) return vf;
       }
+    }
+    return undefined;
+  }
+
+  /**
+   * A PF's VF BAR i spans NumVFs × (VF BAR i size) from the programmed base; VF n owns slice n. The
+   * arithmetic finds the VF without looking at every VF (1024 of them behind one port).
+   */
+  #decodeVf(pf: PciFunction, address: bigint): { fn: PciFunction; bar: number; offset: number } | undefined {
+    const sriov = pf.sriov;
+    if (sriov === undefined || !sriov.vfMemoryEnabled || sriov.vfs.length === 0) return undefined;
+    for (let bar = 0; bar < pci.PCI_SRIOV_NUM_BARS; bar++) {
+      const base = sriov.vfBarAddress(0, bar);
+      const size = sriov.vfBarSize(bar);
+      if (base === undefined || size === undefined || base === 0n) continue;
+      if (address < base || address >= base + size * BigInt(sriov.vfs.length)) continue;
+      const index = Number((address - base) / size);
+      const vf = sriov.vfs[index];
+      if (vf === undefined || vf.placement === undefined) return undefined;
+      return { fn: vf, bar, offset: Number((address - base) % size) };
     }
     return undefined;
   }

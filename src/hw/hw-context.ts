@@ -4,6 +4,7 @@
  */
 import type { CostModel, VirtualClock } from '../base/index.js';
 import type { DmaEngine } from './dma/index.js';
+import type { MsiController } from './msi.js';
 
 export interface HwContext {
   readonly clock: VirtualClock;
@@ -12,6 +13,8 @@ export interface HwContext {
   trace(event: HwTraceEvent): void;
   /** The host's DMA engine (IOMMU + memory); device models that do DMA take ports from it. */
   readonly dma?: DmaEngine;
+  /** The host's MSI window: where a device's MSI-X message writes land. */
+  readonly msi?: MsiController;
 }
 
 export type HwTraceEvent =

@@ -1,14 +1,15 @@
 /**
  * What drivers may use of the kernel: the PCI core's SR-IOV calls, pci_iov_get_pf_drvdata, config
- * access to their own device, the auxiliary bus, and the log. Drivers receive this at module load,
- * as real drivers link against exported symbols.
+ * access to their own device, MMIO to its BARs, DMA-coherent memory, MSI-X vectors, the auxiliary
+ * bus, and the log. Drivers receive this at module load, as real drivers link against exported
+ * symbols.
  */
 import type { Device, Driver } from './driver-core/device.js';
 import type { DriverCore } from './driver-core/driver-core.js';
 import type { KernelLog } from './log.js';
 import type { PciDev } from './pci/pci-dev.js';
 
-export interface KernelApi {
+export interface KernelApi extends KernelIoApi {
   readonly log: KernelLog;
   readonly core: DriverCore;
   /** pci_enable_sriov: throws the errno sriov_enable returns. */
@@ -30,4 +31,65 @@ export interface KernelApi {
   /** pci_read_config_* / pci_write_config_* on the device's own function. */
   pciReadConfig(dev: Device, offset: number, width: 1 | 2 | 4): number;
   pciWriteConfig(dev: Device, offset: number, width: 1 | 2 | 4, value: number): void;
+}
+
+/**
+ * A mapped BAR range (pci_iomap / ioremap): accessors at BAR + offset. Widths 1, 2 and 4 are one
+ * memory request each; 64-bit accesses are two 32-bit ones, low half first, as Linux's
+ * lo_hi_writeq/readq and virtio's vp_iowrite64_twopart do.
+ */
+export interface IoMem {
+  readonly bar: number;
+  /** Bus address of offset 0 (the BAR's start plus the mapped offset). */
+  readonly busAddr: bigint;
+  readonly sizeBytes: number;
+  read(offset: number, width: 1 | 2 | 4): number;
+  write(offset: number, width: 1 | 2 | 4, value: number): void;
+  read64(offset: number): bigint;
+  write64(offset: number, value: bigint): void;
+}
+
+/** CPU access to host RAM (kernel virtual addresses of DMA-coherent buffers, here their HPA). */
+export interface KernelRam {
+  read(addr: bigint, lengthBytes: number): Uint8Array;
+  write(addr: bigint, bytes: Uint8Array): void;
+  readU16(addr: bigint): number;
+  writeU16(addr: bigint, value: number): void;
+  readU32(addr: bigint): number;
+  writeU32(addr: bigint, value: number): void;
+}
+
+/**
+ * A dma_alloc_coherent buffer: zeroed host RAM the device reaches at `iova`. Under the identity
+ * domain the host uses by default, IOVA = HPA = the CPU address the driver writes through `ram`.
+ */
+export interface DmaCoherent {
+  readonly iova: bigint;
+  readonly cpuAddr: bigint;
+  readonly sizeBytes: number;
+}
+
+/** One MSI-X vector a driver requested (pci_alloc_irq_vectors + request_irq). */
+export interface MsixVector {
+  /** MSI-X table entry index. */
+  readonly index: number;
+}
+
+/** What drivers use of the hardware besides config cycles: MMIO, DMA-coherent memory, MSI-X. */
+export interface KernelIoApi {
+  /** pci_iomap_range: BAR `bar` from `offset` for `length` bytes (0 = to the end). ENOMEM if unassigned. */
+  pciIomap(dev: Device, bar: number, offset?: number, length?: number): IoMem;
+  /** CPU view of host RAM for the buffers below. */
+  readonly ram: KernelRam;
+  /** dma_alloc_coherent: ENOMEM when the pool is exhausted or the host has no RAM wired. */
+  dmaAllocCoherent(dev: Device, sizeBytes: number, alignBytes?: number): DmaCoherent;
+  dmaFreeCoherent(dev: Device, buf: DmaCoherent): void;
+  /**
+   * pci_alloc_irq_vectors(MSI-X) + request_irq for table entry `index`: programs the entry with a
+   * message from the host's MSI controller, unmasks it and enables MSI-X. Returns undefined when the
+   * host has no MSI controller or the function no MSI-X (the driver then polls).
+   */
+  pciRequestMsixVector(dev: Device, index: number, handler: () => void): MsixVector | undefined;
+  /** free_irq + pci_free_irq_vectors for every vector of `dev`; MSI-X Enable is cleared. */
+  pciFreeMsixVectors(dev: Device): void;
 }

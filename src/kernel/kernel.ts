@@ -12,7 +12,13 @@ import { Device, type Driver } from './driver-core/device.js';
 import { DriverCore } from './driver-core/driver-core.js';
 import type { Uevent } from './driver-core/uevent.js';
 import { shippedModules } from './drivers/index.js';
-import type { KernelApi } from './kernel-api.js';
+import type { DmaCoherent, IoMem, KernelApi, KernelRam, MsixVector } from './kernel-api.js';
+import {
+  KernelIo,
+  type KernelMemoryAccess,
+  type KernelMmioAccess,
+  type KernelMsiController,
+} from './kernel-io.js';
 import { KernelLog } from './log.js';
 import { Modules } from './modules/modules.js';
 import { Udev } from './modules/udev.js';
@@ -31,6 +37,12 @@ export interface KernelOptions {
   /** Costs for the device at a BDF (host costs with that device's override). */
   readonly costsFor: (at: Bdf | undefined) => CostModel;
   readonly apertures: HostApertures;
+  /** The host's memory requests (MMIO to BARs); absent: pci_iomap fails with ENOMEM. */
+  readonly mmio?: KernelMmioAccess;
+  /** Host RAM, for DMA-coherent buffers; absent: dma_alloc_coherent fails with ENOMEM. */
+  readonly memory?: KernelMemoryAccess;
+  /** The host's MSI controller, read at each vector request; absent: drivers poll. */
+  readonly msi?: () => KernelMsiController | undefined;
 }
 
 export class Kernel implements KernelApi {
@@ -45,9 +57,17 @@ export class Kernel implements KernelApi {
   readonly pciRoot: Device;
   readonly #devices = new Map<PciDev, Device>();
   readonly #o: KernelOptions;
+  readonly io: KernelIo;
 
   constructor(o: KernelOptions) {
     this.#o = o;
+    this.io = new KernelIo({
+      mmio: o.mmio,
+      memory: o.memory,
+      msi: o.msi,
+      readConfig: (p, offset, width) => this.pci.cfg.read(p.rid, offset, width),
+      writeConfig: (p, offset, width, value) => this.pci.cfg.write(p.rid, offset, width, value),
+    });
     this.clock = o.clock;
     this.log = new KernelLog(o.clock);
     let udev: Udev | undefined;
@@ -183,5 +203,29 @@ export class Kernel implements KernelApi {
   pciWriteConfig(dev: Device, offset: number, width: 1 | 2 | 4, value: number): void {
     const p = pdevOf(dev);
     this.pci.cfg.write(p.rid, offset, width, value);
+  }
+
+  pciIomap(dev: Device, bar: number, offset?: number, length?: number): IoMem {
+    return this.io.pciIomap(dev, bar, offset, length);
+  }
+
+  get ram(): KernelRam {
+    return this.io.ram;
+  }
+
+  dmaAllocCoherent(dev: Device, sizeBytes: number, alignBytes?: number): DmaCoherent {
+    return this.io.dmaAllocCoherent(dev, sizeBytes, alignBytes);
+  }
+
+  dmaFreeCoherent(dev: Device, buf: DmaCoherent): void {
+    this.io.dmaFreeCoherent(dev, buf);
+  }
+
+  pciRequestMsixVector(dev: Device, index: number, handler: () => void): MsixVector | undefined {
+    return this.io.pciRequestMsixVector(dev, index, handler);
+  }
+
+  pciFreeMsixVectors(dev: Device): void {
+    this.io.pciFreeMsixVectors(dev);
   }
 }

@@ -90,14 +90,19 @@ describe('SR-IOV counts from device options', () => {
 });
 
 describe('VF and root port capability lists', () => {
-  it('a virtio-net VF: MSI-X at 0x40, PCIe at 0x4c; ARI alone in the extended list', () => {
+  it('a virtio-net VF: MSI-X at 0x40, PCIe at 0x4c, the virtio caps; ARI alone in the extended list', () => {
     const pf = createDevice(testHost().ctx, 'virtio-net', { name: 'vnet0', totalVfs: 1 });
     pf.config.write(0x108 + 0x10, 2, 1);
     pf.config.write(0x108 + 0x08, 2, 0x01);
     const vf = pf.sriov!.vfs[0]!;
     expect(walkStandardCaps(reader(vf))).toEqual([
       [0x40, 0x11, 0x4c],
-      [0x4c, 0x10, 0x00],
+      [0x4c, 0x10, 0x88],
+      [0x88, 0x09, 0x98],
+      [0x98, 0x09, 0xa8],
+      [0xa8, 0x09, 0xb8],
+      [0xb8, 0x09, 0xcc],
+      [0xcc, 0x09, 0x00],
     ]);
     expect(walkExtendedCaps(reader(vf))).toEqual([[0x100, 0x000e, 1, 0]]);
   });

@@ -188,7 +188,21 @@ const VF_READ_ONLY: readonly Field[] = [
   [0x42, 1, 0x03, 'MSI-X Table Size (4 vectors), low byte'],
   [0x44, 4, 0x00000001, 'MSI-X Table offset 0, BIR 1'],
   [0x48, 4, 0x00000801, 'MSI-X PBA offset 0x800, BIR 1'],
-  [0x4c, 2, 0x0010, 'PCIe id, last'],
+  [0x4c, 2, 0x8810, 'PCIe id, next 0x88'],
+  // The virtio vendor caps (facts/virtio.md 1.2): vndr 09, next, len, cfg_type; BAR4; offset; length.
+  [0x88, 4, 0x01109809, 'virtio common cfg cap'],
+  [0x8c, 4, 0x00000004, 'virtio common cfg cap BAR4'],
+  [0x90, 4, 0x00000000, 'virtio common cfg offset 0'],
+  [0x94, 4, 0x00000040, 'virtio common cfg length 64'],
+  [0x98, 4, 0x0310a809, 'virtio ISR cap'],
+  [0xa0, 4, 0x00001000, 'virtio ISR offset 0x1000'],
+  [0xa8, 4, 0x0410b809, 'virtio device cfg cap'],
+  [0xb0, 4, 0x00002000, 'virtio device cfg offset 0x2000'],
+  [0xb8, 4, 0x0214cc09, 'virtio notify cap'],
+  [0xc0, 4, 0x00003000, 'virtio notify offset 0x3000'],
+  [0xc4, 4, 0x0000000c, 'virtio notify length (3 queues x 4)'],
+  [0xc8, 4, 0x00000004, 'virtio notify_off_multiplier'],
+  [0xcc, 4, 0x05140009, 'virtio PCI cfg cap, last'],
   [0x4e, 2, 0x0002, 'PCIe v2 endpoint'],
   [0x50, 4, 0x10008021, 'Device Capabilities (FLR capable)'],
   [0x100, 4, 0x0001000e, 'ARI header, last'],
@@ -202,6 +216,10 @@ const VF_WRITABLE: readonly WritableBits[] = [
   [0x54, 2, 0x79ff, 'Device Control'],
   [0x7c, 2, 0x000f, 'Link Control 2'],
   [0x106, 2, 0x0070, 'ARI Control'],
+  [0xd0, 1, 0xff, 'virtio PCI cfg cap: bar'],
+  [0xd4, 4, 0xffffffff, 'virtio PCI cfg cap: offset'],
+  [0xd8, 4, 0xffffffff, 'virtio PCI cfg cap: length'],
+  [0xdc, 4, 0xffffffff, 'virtio PCI cfg cap: pci_cfg_data'],
 ];
 
 describe('virtio-net VF config space', () => {

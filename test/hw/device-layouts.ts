@@ -44,9 +44,8 @@ const COMMON_READ_ONLY: readonly Field[] = [
   // MSI-X at 0x48: id 0x11, next 0x54.
   [0x48, 1, 0x11, 'MSI-X cap id'],
   [0x49, 1, 0x54, 'MSI-X next'],
-  // PCI Express at 0x54: id 0x10, last; version 2, type Endpoint.
+  // PCI Express at 0x54: id 0x10; version 2, type Endpoint. Its next pointer is per kind.
   [0x54, 1, 0x10, 'PCIe cap id'],
-  [0x55, 1, 0x00, 'PCIe next'],
   [0x56, 2, 0x0002, 'PCIe Capabilities (v2, endpoint)'],
   // DevCap: MPS 256 (1), Extended Tag (0x20), Role-Based Error Reporting (0x8000), FLR (0x10000000).
   [0x58, 4, 0x10008021, 'Device Capabilities'],
@@ -108,10 +107,16 @@ function sriovWritable(at: number, vfBars: WritableBits[]): WritableBits[] {
 
 export const EXPECTED: Readonly<Record<DeviceKind, ExpectedLayout>> = {
   'virtio-net': {
+    // PM, MSI-X, PCIe, then the virtio vendor caps (0x09): common, ISR, device, notify, PCI cfg.
     standardCaps: [
       [0x40, 0x01, 0x48],
       [0x48, 0x11, 0x54],
-      [0x54, 0x10, 0x00],
+      [0x54, 0x10, 0x90],
+      [0x90, 0x09, 0xa0],
+      [0xa0, 0x09, 0xb0],
+      [0xb0, 0x09, 0xc0],
+      [0xc0, 0x09, 0xd4],
+      [0xd4, 0x09, 0x00],
     ],
     extendedCaps: [
       [0x100, 0x000e, 1, 0x108],
@@ -134,6 +139,27 @@ export const EXPECTED: Readonly<Record<DeviceKind, ExpectedLayout>> = {
       [0x4a, 1, 0x07, 'MSI-X Table Size (8 vectors), low byte'],
       [0x4c, 4, 0x00000001, 'MSI-X Table offset 0, BIR 1'],
       [0x50, 4, 0x00000801, 'MSI-X PBA offset 0x800, BIR 1'],
+      [0x55, 1, 0x90, 'PCIe next'],
+      // struct virtio_pci_cap (facts/virtio.md 1.2): vndr 09, next, len, cfg_type; bar 4; offset; length.
+      [0x90, 4, 0x0110a009, 'virtio common cfg cap: len 16, cfg_type 1'],
+      [0x94, 4, 0x00000004, 'virtio common cfg cap: BAR4'],
+      [0x98, 4, 0x00000000, 'virtio common cfg cap: offset 0'],
+      [0x9c, 4, 0x00000040, 'virtio common cfg cap: length 64'],
+      [0xa0, 4, 0x0310b009, 'virtio ISR cap: len 16, cfg_type 3'],
+      [0xa4, 4, 0x00000004, 'virtio ISR cap: BAR4'],
+      [0xa8, 4, 0x00001000, 'virtio ISR cap: offset 0x1000'],
+      [0xac, 4, 0x00000001, 'virtio ISR cap: length 1'],
+      [0xb0, 4, 0x0410c009, 'virtio device cfg cap: len 16, cfg_type 4'],
+      [0xb4, 4, 0x00000004, 'virtio device cfg cap: BAR4'],
+      [0xb8, 4, 0x00002000, 'virtio device cfg cap: offset 0x2000'],
+      [0xbc, 4, 0x0000000c, 'virtio device cfg cap: length 12 (mac, status, pairs, mtu)'],
+      [0xc0, 4, 0x0214d409, 'virtio notify cap: len 20, cfg_type 2'],
+      [0xc4, 4, 0x00000004, 'virtio notify cap: BAR4'],
+      [0xc8, 4, 0x00003000, 'virtio notify cap: offset 0x3000'],
+      [0xcc, 4, 0x00000010, 'virtio notify cap: length 16 (4 queues x 4)'],
+      [0xd0, 4, 0x00000004, 'virtio notify cap: notify_off_multiplier 4'],
+      [0xd4, 4, 0x05140009, 'virtio PCI cfg cap: last, len 20, cfg_type 5'],
+      [0xd9, 1, 0x00, 'virtio PCI cfg cap: id'],
       [0x100, 4, 0x1081000e, 'ARI ext cap header'],
       [0x104, 2, 0x0000, 'ARI Capability'],
       ...sriovReadOnly(0x108, {
@@ -148,6 +174,10 @@ export const EXPECTED: Readonly<Record<DeviceKind, ExpectedLayout>> = {
       ...COMMON_WRITABLE,
       [0x14, 4, 0xfffff000, 'BAR1'],
       [0x20, 4, 0xffffc000, 'BAR4 low'],
+      [0xd8, 1, 0xff, 'virtio PCI cfg cap: bar'],
+      [0xdc, 4, 0xffffffff, 'virtio PCI cfg cap: offset'],
+      [0xe0, 4, 0xffffffff, 'virtio PCI cfg cap: length'],
+      [0xe4, 4, 0xffffffff, 'virtio PCI cfg cap: pci_cfg_data'],
       [0x24, 4, 0xffffffff, 'BAR4 high'],
       [0x106, 2, 0x0070, 'ARI Control Function Group'],
       ...sriovWritable(0x108, [
@@ -174,6 +204,7 @@ export const EXPECTED: Readonly<Record<DeviceKind, ExpectedLayout>> = {
     readOnly: [
       [0x00, 2, 0x1f00, 'Vendor ID'],
       [0x02, 2, 0x1021, 'Device ID'],
+      [0x55, 1, 0x00, 'PCIe next (last)'],
       [0x08, 4, 0x02000000, 'Class (Ethernet) and Revision 0'],
       [0x10, 1, 0x0c, 'BAR0 low byte (64-bit prefetchable)'],
       [0x11, 1, 0x00, 'BAR0 bits 15:8 (32 MiB: RO 0)'],
@@ -222,6 +253,7 @@ export const EXPECTED: Readonly<Record<DeviceKind, ExpectedLayout>> = {
     readOnly: [
       [0x00, 2, 0x1f00, 'Vendor ID'],
       [0x02, 2, 0x3000, 'Device ID'],
+      [0x55, 1, 0x00, 'PCIe next (last)'],
       [0x08, 4, 0x12000000, 'Class (processing accelerator) and Revision 0'],
       [0x10, 2, 0x0000, 'BAR0 bits 15:0 (mem32, 64 KiB)'],
       [0x14, 4, 0x00000000, 'BAR1'],

@@ -6,7 +6,8 @@
  * - virtio-net: 1AF4:1041 (virtio 1.x net, facts/virtio.md 1.1), revision 1 and subsystem ID 0x1100 as
  *   a non-transitional device SHOULD have; VFs share device ID 0x1041. The VFs have no BAR0: the VFIO
  *   variant driver emulates a legacy I/O BAR0 there (facts/virtio.md 5.2). Layout after QEMU's:
- *   MSI-X in BAR1, the virtio structures in a 64-bit BAR4.
+ *   MSI-X in BAR1, the virtio structures in a 64-bit BAR4. Behind them: the virtio-net device model
+ *   (devices/virtio-net), the PF with an admin virtqueue whose commands go to `adminEngine`.
  * - mnic: the multi-subsystem NIC, under vfiolab's vendor ID 0x1F00 (unassigned in pci.ids).
  *   127 VFs (a ConnectX-7's limit, facts/costs.md), a 32 MiB firmware BAR0 with MSI-X inside it.
  * - accel: a small accelerator (class 0x1200, processing accelerator) without ARI: its VFs go on the
@@ -15,7 +16,9 @@
 import { LabError } from '../../base/index.js';
 import type { HwContext } from '../hw-context.js';
 import type { PciFunction } from '../pci-function.js';
+import { createAdminEngine } from '../virtio/admin-engine.js';
 import { createEndpoint, type EndpointSpec } from './sriov-endpoint.js';
+import { type AdminEngineFactory, VirtioNetPf } from './virtio-net/index.js';
 
 export const VENDOR_ID_VIRTIO = 0x1af4;
 export const DEVICE_ID_VIRTIO_NET_MODERN = 0x1041;
@@ -44,6 +47,8 @@ export interface DeviceOptions {
   readonly name: string;
   readonly totalVfs?: number;
   readonly initialVfs?: number;
+  /** virtio-net: the admin command engine of the PF's admin virtqueue (default: non-strict engine). */
+  readonly adminEngine?: AdminEngineFactory;
 }
 
 export interface DeviceKindInfo {
@@ -66,39 +71,7 @@ export const DEVICE_CATALOG: Readonly<Record<DeviceKind, DeviceKindInfo>> = {
     defaultTotalVfs: 1024,
     maxTotalVfs: 0xffff,
     ari: true,
-    spec: (o) => ({
-      name: o.name,
-      identity: {
-        vendorId: VENDOR_ID_VIRTIO,
-        deviceId: DEVICE_ID_VIRTIO_NET_MODERN,
-        revisionId: 1,
-        classCode: CLASS_NETWORK_ETHERNET,
-        subsystemVendorId: VENDOR_ID_VIRTIO,
-        subsystemId: SUBSYSTEM_ID_VIRTIO_NON_TRANSITIONAL,
-      },
-      bars: [
-        undefined,
-        { kind: 'mem32', sizeBytes: 4 * KiB, prefetchable: false },
-        undefined,
-        undefined,
-        { kind: 'mem64', sizeBytes: BigInt(16 * KiB), prefetchable: true },
-      ],
-      msix: msix(8, 1, 0, 0x800),
-      ari: true,
-      sriov: {
-        totalVfs: o.totalVfs ?? 1024,
-        ...(o.initialVfs === undefined ? {} : { initialVfs: o.initialVfs }),
-        vfDeviceId: DEVICE_ID_VIRTIO_NET_MODERN,
-        vfBars: [
-          undefined,
-          { kind: 'mem32', sizeBytes: 4 * KiB, prefetchable: false },
-          undefined,
-          undefined,
-          { kind: 'mem64', sizeBytes: BigInt(16 * KiB), prefetchable: true },
-        ],
-        vfMsix: msix(4, 1, 0, 0x800),
-      },
-    }),
+    spec: (o) => virtioNetSpec(o),
   },
   mnic: {
     defaultTotalVfs: 127,
@@ -155,6 +128,48 @@ export const DEVICE_CATALOG: Readonly<Record<DeviceKind, DeviceKindInfo>> = {
     }),
   },
 };
+
+function virtioNetSpec(o: DeviceOptions): EndpointSpec {
+  const pf = new VirtioNetPf({
+    name: o.name,
+    adminEngine: o.adminEngine ?? ((owner) => createAdminEngine(owner)),
+  });
+  return {
+    name: o.name,
+    identity: {
+      vendorId: VENDOR_ID_VIRTIO,
+      deviceId: DEVICE_ID_VIRTIO_NET_MODERN,
+      revisionId: 1,
+      classCode: CLASS_NETWORK_ETHERNET,
+      subsystemVendorId: VENDOR_ID_VIRTIO,
+      subsystemId: SUBSYSTEM_ID_VIRTIO_NON_TRANSITIONAL,
+    },
+    bars: [
+      undefined,
+      { kind: 'mem32', sizeBytes: 4 * KiB, prefetchable: false },
+      undefined,
+      undefined,
+      { kind: 'mem64', sizeBytes: BigInt(16 * KiB), prefetchable: true },
+    ],
+    msix: msix(8, 1, 0, 0x800),
+    ari: true,
+    sriov: {
+      totalVfs: o.totalVfs ?? 1024,
+      ...(o.initialVfs === undefined ? {} : { initialVfs: o.initialVfs }),
+      vfDeviceId: DEVICE_ID_VIRTIO_NET_MODERN,
+      vfBars: [
+        undefined,
+        { kind: 'mem32', sizeBytes: 4 * KiB, prefetchable: false },
+        undefined,
+        undefined,
+        { kind: 'mem64', sizeBytes: BigInt(16 * KiB), prefetchable: true },
+      ],
+      vfMsix: msix(4, 1, 0, 0x800),
+      vfBehaviour: (index, vfMsix) => pf.vfBehaviour(index, vfMsix),
+    },
+    behaviour: (pfMsix) => pf.pfBehaviour(pfMsix),
+  };
+}
 
 export function createDevice(ctx: HwContext, kind: DeviceKind, o: DeviceOptions): PciFunction {
   const info = DEVICE_CATALOG[kind];

@@ -13,6 +13,13 @@ import { type DeviceModel, type FunctionIdentity, PciFunction } from '../pci-fun
 import { defaultVfRouting, type VfRouting } from '../sriov.js';
 import { endpointPcie, vfIdentity } from './common.js';
 
+/** A function's behaviour: the model behind its BARs and the capabilities it adds to the standard ones. */
+export interface FunctionBehaviour {
+  readonly model: DeviceModel;
+  /** Placed after PM, MSI-X and PCIe; given the function so the model can bind to it. */
+  readonly capabilities?: (fn: PciFunction) => Capability[];
+}
+
 export interface VfTemplate {
   readonly totalVfs: number;
   readonly initialVfs?: number;
@@ -21,6 +28,8 @@ export interface VfTemplate {
   readonly vfMsix: MsixOptions;
   readonly routing?: (numVfs: number, ari: boolean) => VfRouting;
   readonly vfModel?: (index: number) => DeviceModel;
+  /** VF `index`'s behaviour, built with its MSI-X (takes precedence over `vfModel`). */
+  readonly vfBehaviour?: (index: number, msix: Msix) => FunctionBehaviour;
 }
 
 export interface EndpointSpec {
@@ -32,17 +41,28 @@ export interface EndpointSpec {
   readonly ari: boolean;
   readonly sriov?: VfTemplate;
   readonly model?: DeviceModel;
+  /** The PF's behaviour, built with its MSI-X (takes precedence over `model`). */
+  readonly behaviour?: (msix: Msix) => FunctionBehaviour;
 }
 
-function standardCaps(fn: PciFunction, msix: Msix, withPm: boolean): Capability[] {
+function standardCaps(
+  fn: PciFunction,
+  msix: Msix,
+  withPm: boolean,
+  behaviour: FunctionBehaviour | undefined,
+): Capability[] {
+  msix.bindFunction(fn);
+  const extra = behaviour?.capabilities?.(fn) ?? [];
   return withPm
-    ? [pmCapability(), msix.capability(), endpointPcie(fn)]
-    : [msix.capability(), endpointPcie(fn)];
+    ? [pmCapability(), msix.capability(), endpointPcie(fn), ...extra]
+    : [msix.capability(), endpointPcie(fn), ...extra];
 }
 
 export function createEndpoint(ctx: HwContext, spec: EndpointSpec): PciFunction {
   const extra = (): ExtCapability[] => (spec.ari ? [ariCapability(0)] : []);
   const pfMsix = new Msix(spec.msix);
+  const pfBehaviour = spec.behaviour?.(pfMsix);
+  const pfModel = pfBehaviour?.model ?? spec.model;
   const vf = spec.sriov;
   return new PciFunction(ctx, {
     name: spec.name,
@@ -51,9 +71,9 @@ export function createEndpoint(ctx: HwContext, spec: EndpointSpec): PciFunction 
     bars: spec.bars,
     msix: pfMsix,
     interruptPin: 1,
-    capabilities: (fn) => standardCaps(fn, pfMsix, true),
+    capabilities: (fn) => standardCaps(fn, pfMsix, true, pfBehaviour),
     extCapabilities: extra,
-    ...(spec.model === undefined ? {} : { model: spec.model }),
+    ...(pfModel === undefined ? {} : { model: pfModel }),
     ...(vf === undefined
       ? {}
       : {
@@ -65,14 +85,15 @@ export function createEndpoint(ctx: HwContext, spec: EndpointSpec): PciFunction 
             routing: vf.routing ?? defaultVfRouting,
             createVf: (pf, index) => {
               const vfMsix = new Msix(vf.vfMsix);
-              const model = vf.vfModel?.(index);
+              const behaviour = vf.vfBehaviour?.(index, vfMsix);
+              const model = behaviour?.model ?? vf.vfModel?.(index);
               return new PciFunction(ctx, {
                 name: `${pf.name}/vf${index}`,
                 role: { kind: 'vf', pf, index },
                 identity: vfIdentity(spec.identity, vf.vfDeviceId),
                 msix: vfMsix,
                 // SR-IOV 9.3.6: PM is optional for VFs; these parts expose MSI-X and PCIe only.
-                capabilities: (fn) => standardCaps(fn, vfMsix, false),
+                capabilities: (fn) => standardCaps(fn, vfMsix, false, behaviour),
                 extCapabilities: extra,
                 ...(model === undefined ? {} : { model }),
               });

@@ -4,3 +4,4 @@ export * from './admin-engine.js';
 export * from './admin-wire.js';
 export * from './owner-api.js';
 export * from './split-queue.js';
+export * from './transport/index.js';

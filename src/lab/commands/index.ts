@@ -1,9 +1,11 @@
 /** The host shell: its command table on one host, with the host's sysfs as its file tree. */
 import type { Host } from '../host/host.js';
 import { Shell } from '../shell/shell.js';
+import { ethtoolCommand } from './ethtool.js';
 import { fsCommands } from './fs.js';
 import { dmesgCommand, lsmodCommand, modprobeCommand, rmmodCommand, udevadmCommand } from './kernel-tools.js';
 import { lspciCommand } from './lspci.js';
+import { virtioAdminCommand } from './virtio-admin.js';
 
 export interface HostShellOptions {
   readonly readFile: (path: string) => string;
@@ -23,6 +25,8 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
     rmmodCommand(k),
     lsmodCommand(k),
     udevadmCommand(k),
+    virtioAdminCommand(k),
+    ethtoolCommand(k),
   ];
   ref.shell = new Shell({ host, wallNowNs: o.wallNowNs, fs, settle: () => k.settle() }, commands);
   return ref.shell;

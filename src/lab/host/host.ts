@@ -26,6 +26,7 @@ import {
   Iommu,
   LINK_SPEED_GEN4,
   LINK_WIDTH_X16,
+  MsiController,
   PcieFabric,
   type PciFunction,
   SparseMemory,
@@ -89,6 +90,7 @@ export class Host {
     this.iommu = new Iommu(ctx);
     this.dma = new DmaEngine(ctx, this.iommu, this.memory);
     ctx.dma = this.dma;
+    ctx.msi = new MsiController(this.clock);
     this.fabric = new PcieFabric(ctx, this.domain);
     this.fabric.attachToRootBus(0, createHostBridge(ctx, VENDOR_ID_VFIOLAB, DEVICE_ID_HOST_BRIDGE));
     const devices: HostDevice[] = [];
@@ -131,6 +133,12 @@ export class Host {
       clock: this.clock,
       costsFor: (at) => this.#costsForName(at === undefined ? undefined : this.deviceAt(at)?.name),
       apertures: DEFAULT_APERTURES,
+      mmio: {
+        read: (a, w) => this.fabric.mmioRead(a, w),
+        write: (a, w, v) => this.fabric.mmioWrite(a, w, v),
+      },
+      memory: this.memory,
+      msi: () => ctx.msi,
     });
     this.kernel.boot();
     for (const p of topo.rootPorts) {
