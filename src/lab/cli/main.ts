@@ -10,6 +10,7 @@ import { lspciCommand } from '../commands/lspci.js';
 import type { Platform } from '../platform.js';
 import { benchPci } from './bench.js';
 import { benchSriov } from './bench-sriov.js';
+import { benchVirtio } from './bench-virtio.js';
 import { runDemo } from './demo.js';
 import { buildLab, extractHostOptions, type HostOptions } from './options.js';
 
@@ -123,6 +124,24 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
         return;
       }
       platform.stdout(`${JSON.stringify(benchSriov(platform, { vfs, driver: o.driver, runs }))}\n`);
+    });
+  bench
+    .command('virtio')
+    .description(
+      'admin commands per second and frames per second through the virtio-net PF, wall and modeled',
+    )
+    .option('--json', 'print JSON (the default and only format)')
+    .option('--commands <n>', 'admin commands per run', '20000')
+    .option('--frames <n>', 'frames per run', '20000')
+    .option('--runs <n>', 'repetitions (wall figures are medians)', '3')
+    .action((o: { commands: string; frames: string; runs: string }) => {
+      const [commands, frames, runs] = [Number(o.commands), Number(o.frames), Number(o.runs)];
+      if (![commands, frames, runs].every((n) => Number.isInteger(n) && n > 0)) {
+        platform.stderr('vfiolab bench virtio: --commands, --frames and --runs must be positive integers\n');
+        status = 2;
+        return;
+      }
+      platform.stdout(`${JSON.stringify(benchVirtio(platform, { commands, frames, runs }))}\n`);
     });
   try {
     await program.parseAsync([...argv], { from: 'user' });
