@@ -23,9 +23,34 @@
  *
  * SPEC-DEVIATION: a misaligned or out-of-range ring address is rejected when the queue is configured;
  * the spec only says the driver MUST align the areas and leaves a device's reaction open.
+ *
+ * This file holds the ring itself; the configuration and its checks are in split-queue-config.ts, the
+ * faults in split-queue-fault.ts, the saved-state format and its parser in split-queue-saved-state.ts.
  */
 import { LabError, u16, u32, u64, writeLe } from '../../base/index.js';
 import { vring } from '../../spec/index.js';
+import {
+  ADDRESS_SPACE_END,
+  checkConfig,
+  type QueueMemory,
+  type SplitQueueConfig,
+  wrap16,
+} from './split-queue-config.js';
+import { type DescriptorTableKind, SplitQueueError } from './split-queue-fault.js';
+import {
+  parseSavedState,
+  SPLIT_QUEUE_STATE_VERSION,
+  type SplitQueueSavedState,
+} from './split-queue-saved-state.js';
+
+export type { QueueMemory, SplitQueueConfig } from './split-queue-config.js';
+export {
+  type DescriptorTableKind,
+  type SplitQueueArea,
+  SplitQueueError,
+  type SplitQueueFault,
+} from './split-queue-fault.js';
+export { SPLIT_QUEUE_STATE_VERSION, type SplitQueueSavedState } from './split-queue-saved-state.js';
 
 const {
   VIRTQ_DESC_F_NEXT,
@@ -49,10 +74,6 @@ const {
   USED_ELEM_BYTES,
   USED_ELEM_ID,
   USED_ELEM_LEN,
-  RING_FIXED_BYTES,
-  DESC_TABLE_ALIGN,
-  AVAIL_RING_ALIGN,
-  USED_RING_ALIGN,
 } = vring;
 
 export {
@@ -64,38 +85,9 @@ export {
   VIRTQ_USED_F_NO_NOTIFY,
 };
 
-const IDX_MODULUS = 0x10000;
 const U32_MAX = 0xffff_ffff;
-const ADDRESS_SPACE_END = 1n << 64n;
 /** "Drivers MUST NOT add a descriptor chain longer than 2^32 bytes in total" (split-ring.tex). */
 const CHAIN_MAX_BYTES = 2 ** 32;
-
-/** Little-endian accessors over an address space. Accesses may throw a LabError (a DMA fault). */
-export interface QueueMemory {
-  read(addr: bigint, length: number): Uint8Array;
-  write(addr: bigint, bytes: Uint8Array): void;
-  readU16(addr: bigint): number;
-  readU32(addr: bigint): number;
-  readU64(addr: bigint): bigint;
-  writeU16(addr: bigint, v: number): void;
-  writeU32(addr: bigint, v: number): void;
-}
-
-/** What the driver programmed (queue_size, queue_desc/driver/device) and the negotiated ring features. */
-export interface SplitQueueConfig {
-  /** Queue Size: number of descriptors, a power of 2 up to 32768. */
-  readonly size: number;
-  /** Descriptor Area (descriptor table), 16-byte aligned. */
-  readonly descAddr: bigint;
-  /** Driver Area (available ring), 2-byte aligned. */
-  readonly availAddr: bigint;
-  /** Device Area (used ring), 4-byte aligned. */
-  readonly usedAddr: bigint;
-  /** VIRTIO_F_EVENT_IDX was negotiated. */
-  readonly eventIdx: boolean;
-  /** VIRTIO_F_INDIRECT_DESC was negotiated. */
-  readonly indirect: boolean;
-}
 
 /** One contiguous buffer element of a chain. */
 export interface ChainSegment {
@@ -115,126 +107,12 @@ export interface DescriptorChain {
   readonly writableBytes: number;
 }
 
-export type SplitQueueArea = 'descriptor table' | 'available ring' | 'used ring';
-export type DescriptorTableKind = 'queue' | 'indirect';
-
-/** Why the device refused the driver's ring. */
-export type SplitQueueFault = Readonly<
-  | { kind: 'bad-queue-size'; size: number }
-  | { kind: 'misaligned-area'; area: SplitQueueArea; addr: bigint; align: number }
-  | { kind: 'area-beyond-address-space'; area: SplitQueueArea; addr: bigint }
-  | { kind: 'avail-index-jump'; lastAvailIdx: number; availIdx: number }
-  | { kind: 'index-out-of-range'; head: number; table: DescriptorTableKind; index: number; limit: number }
-  | { kind: 'head-in-flight'; head: number }
-  | { kind: 'chain-too-long'; head: number; table: DescriptorTableKind; limit: number }
-  | { kind: 'readable-after-writable'; head: number; index: number }
-  | { kind: 'indirect-not-negotiated'; head: number; index: number }
-  | { kind: 'indirect-with-next'; head: number; index: number }
-  | { kind: 'indirect-nested'; head: number; index: number }
-  | { kind: 'indirect-bad-length'; head: number; index: number; len: number }
-  | { kind: 'buffer-beyond-address-space'; head: number; addr: bigint; len: number }
-  | { kind: 'chain-bytes-overflow'; head: number }
->;
-
-function describeFault(f: SplitQueueFault): string {
-  const hex = (a: bigint): string => `0x${a.toString(16)}`;
-  switch (f.kind) {
-    case 'bad-queue-size':
-      return `queue size ${f.size} is not a power of 2 in 1..${VIRTQ_MAX_SIZE}`;
-    case 'misaligned-area':
-      return `${f.area} at ${hex(f.addr)} is not ${f.align}-byte aligned`;
-    case 'area-beyond-address-space':
-      return `${f.area} at ${hex(f.addr)} runs past the end of the address space`;
-    case 'avail-index-jump':
-      return `avail idx moved from ${f.lastAvailIdx} to ${f.availIdx}, more than the queue size`;
-    case 'index-out-of-range':
-      return `chain ${f.head}: ${f.table} descriptor index ${f.index} out of range (limit ${f.limit})`;
-    case 'head-in-flight':
-      return `head ${f.head} made available again while in flight`;
-    case 'chain-too-long':
-      return `chain ${f.head}: over ${f.limit} descriptors in the ${f.table} table (loop or oversize)`;
-    case 'readable-after-writable':
-      return `chain ${f.head}: device-readable descriptor ${f.index} after a device-writable one`;
-    case 'indirect-not-negotiated':
-      return `chain ${f.head}: descriptor ${f.index} is INDIRECT without VIRTIO_F_INDIRECT_DESC`;
-    case 'indirect-with-next':
-      return `chain ${f.head}: descriptor ${f.index} has both INDIRECT and NEXT`;
-    case 'indirect-nested':
-      return `chain ${f.head}: INDIRECT descriptor ${f.index} inside an indirect table`;
-    case 'indirect-bad-length':
-      return `chain ${f.head}: indirect table of ${f.len} bytes (descriptor ${f.index}) is not 16*n, n > 0`;
-    case 'buffer-beyond-address-space':
-      return `chain ${f.head}: buffer ${hex(f.addr)}+${f.len} runs past the end of the address space`;
-    case 'chain-bytes-overflow':
-      return `chain ${f.head}: more than 2^32 bytes in total`;
-  }
-}
-
-/** A ring the device refuses: the driver broke a rule of split-ring.tex. */
-export class SplitQueueError extends LabError {
-  readonly fault: SplitQueueFault;
-
-  constructor(fault: SplitQueueFault) {
-    super('bad-input', `virtqueue: ${describeFault(fault)}`);
-    this.name = 'SplitQueueError';
-    this.fault = fault;
-  }
-}
-
 /**
  * The event-index test of split-ring.tex: true if `eventIdx` is one of the indexes old..new-1 (mod 2^16),
  * that is, if the entry the other side asked to hear about was written in this batch.
  */
 export function vringNeedEvent(eventIdx: number, newIdx: number, oldIdx: number): boolean {
   return wrap16(newIdx - eventIdx - 1) < wrap16(newIdx - oldIdx);
-}
-
-/** The three areas' sizes in bytes, event fields included (split-ring.tex size table). */
-function areaBytes(size: number): Record<SplitQueueArea, number> {
-  return {
-    'descriptor table': DESC_BYTES * size,
-    'available ring': RING_FIXED_BYTES + AVAIL_ELEM_BYTES * size,
-    'used ring': RING_FIXED_BYTES + USED_ELEM_BYTES * size,
-  };
-}
-
-function checkConfig(c: SplitQueueConfig): SplitQueueFault | undefined {
-  const s = c.size;
-  if (!Number.isInteger(s) || s < 1 || s > VIRTQ_MAX_SIZE || (s & (s - 1)) !== 0) {
-    return { kind: 'bad-queue-size', size: s };
-  }
-  const bytes = areaBytes(s);
-  const areas: Array<[SplitQueueArea, bigint, number]> = [
-    ['descriptor table', c.descAddr, DESC_TABLE_ALIGN],
-    ['available ring', c.availAddr, AVAIL_RING_ALIGN],
-    ['used ring', c.usedAddr, USED_RING_ALIGN],
-  ];
-  for (const [area, addr, align] of areas) {
-    if (addr < 0n || addr + BigInt(bytes[area]) > ADDRESS_SPACE_END) {
-      return { kind: 'area-beyond-address-space', area, addr };
-    }
-    if (addr % BigInt(align) !== 0n) return { kind: 'misaligned-area', area, addr, align };
-  }
-  return undefined;
-}
-
-const wrap16 = (n: number): number => ((n % IDX_MODULUS) + IDX_MODULUS) % IDX_MODULUS;
-
-/** Version of `SplitQueueSavedState` that `saveState` writes and `restoreState` accepts. */
-export const SPLIT_QUEUE_STATE_VERSION = 1;
-
-/** A split queue's saved state: configuration and ring progress. Untrusted on restore. */
-export interface SplitQueueSavedState {
-  readonly version: typeof SPLIT_QUEUE_STATE_VERSION;
-  readonly config: SplitQueueConfig;
-  /** Free-running index of the next available ring entry the device will read. */
-  readonly lastAvailIdx: number;
-  /** Free-running used.idx the device last wrote. */
-  readonly usedIdx: number;
-  /** Heads taken from the available ring and not yet returned, in the order they were taken. */
-  readonly inFlightHeads: readonly number[];
-  /** Available buffer notifications are on (used.flags clear, avail_event kept up to date). */
-  readonly availNotifications: boolean;
 }
 
 interface Descriptor {
@@ -524,71 +402,4 @@ export class SplitQueue {
 
 function checkByteCount(n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new LabError('bad-input', `${what} ${n} is not a byte count`);
-}
-
-const SAVED_KEYS = ['version', 'config', 'lastAvailIdx', 'usedIdx', 'inFlightHeads', 'availNotifications'];
-const CONFIG_KEYS = ['size', 'descAddr', 'availAddr', 'usedAddr', 'eventIdx', 'indirect'];
-
-function stateError(detail: string, cause?: unknown): LabError {
-  return new LabError('bad-input', `split queue state: ${detail}`, { cause });
-}
-
-function record(v: unknown, keys: readonly string[], what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw stateError(`${what} is not an object`);
-  const r = v as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!keys.includes(k)) throw stateError(`${what} has unknown field '${k}'`);
-  for (const k of keys) if (!(k in r)) throw stateError(`${what} lacks field '${k}'`);
-  return r;
-}
-
-function field<T>(r: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, expected: string): T {
-  const v = r[key];
-  if (!ok(v)) throw stateError(`${key} must be ${expected}`);
-  return v;
-}
-
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const isBigint = (v: unknown): v is bigint => typeof v === 'bigint';
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const isIdx = (v: unknown): v is number => isInt(v) && v >= 0 && v < IDX_MODULUS;
-
-function parseSavedState(saved: unknown): SplitQueueSavedState {
-  const r = record(saved, SAVED_KEYS, 'saved state');
-  if (r['version'] !== SPLIT_QUEUE_STATE_VERSION) {
-    throw stateError(`unsupported version ${String(r['version'])} (expected ${SPLIT_QUEUE_STATE_VERSION})`);
-  }
-  const c = record(r['config'], CONFIG_KEYS, 'config');
-  const config: SplitQueueConfig = {
-    size: field(c, 'size', isInt, 'an integer'),
-    descAddr: field(c, 'descAddr', isBigint, 'a bigint'),
-    availAddr: field(c, 'availAddr', isBigint, 'a bigint'),
-    usedAddr: field(c, 'usedAddr', isBigint, 'a bigint'),
-    eventIdx: field(c, 'eventIdx', isBool, 'a boolean'),
-    indirect: field(c, 'indirect', isBool, 'a boolean'),
-  };
-  const fault = checkConfig(config);
-  if (fault) throw stateError('bad config', new SplitQueueError(fault));
-  const lastAvailIdx = field(r, 'lastAvailIdx', isIdx, 'an integer in 0..65535');
-  const usedIdx = field(r, 'usedIdx', isIdx, 'an integer in 0..65535');
-  const heads = r['inFlightHeads'];
-  if (!Array.isArray(heads)) throw stateError('inFlightHeads must be an array');
-  // Every pop advances lastAvailIdx by one and every push advances usedIdx by one.
-  const expected = wrap16(lastAvailIdx - usedIdx);
-  if (heads.length !== expected) {
-    throw stateError(`${heads.length} heads in flight, but lastAvailIdx - usedIdx is ${expected}`);
-  }
-  const seen = new Set<number>();
-  for (const h of heads) {
-    if (!isInt(h) || h < 0 || h >= config.size) throw stateError(`in-flight head ${String(h)} out of range`);
-    if (seen.has(h)) throw stateError(`in-flight head ${h} listed twice`);
-    seen.add(h);
-  }
-  return {
-    version: SPLIT_QUEUE_STATE_VERSION,
-    config,
-    lastAvailIdx,
-    usedIdx,
-    inFlightHeads: [...seen],
-    availNotifications: field(r, 'availNotifications', isBool, 'a boolean'),
-  };
 }

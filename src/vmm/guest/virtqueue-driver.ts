@@ -20,9 +20,28 @@
  * Left out: the packed ring, VIRTIO_F_IN_ORDER, legacy guest-endian rings (little-endian only),
  * memory barriers (accesses happen in program order), and used-length validation (Linux dropped it:
  * devices, legacy ones above all, report `len` loosely; callers see `len` as the device wrote it).
+ *
+ * This file holds the queue; where its areas go and the checks of that layout are in
+ * virtqueue-layout.ts.
  */
 import { errnoError, LabError, u32, writeLe, writeU64 } from '../../base/index.js';
 import { vring } from '../../spec/index.js';
+import {
+  ADDRESS_SPACE_END,
+  checkLayout,
+  IDX_MODULUS,
+  type VirtqueueDriverOptions,
+  virtqueueAreaBytes,
+} from './virtqueue-layout.js';
+
+export {
+  type IndirectTableArea,
+  indirectTableAreaBytes,
+  legacyVirtqueueLayout,
+  type VirtqueueAreas,
+  type VirtqueueDriverOptions,
+  virtqueueAreaBytes,
+} from './virtqueue-layout.js';
 
 const {
   VIRTQ_DESC_F_NEXT,
@@ -30,7 +49,6 @@ const {
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_USED_F_NO_NOTIFY,
-  VIRTQ_MAX_SIZE,
   DESC_BYTES,
   DESC_ADDR,
   DESC_LEN,
@@ -46,16 +64,9 @@ const {
   USED_ELEM_BYTES,
   USED_ELEM_ID,
   USED_ELEM_LEN,
-  RING_FIXED_BYTES,
-  DESC_TABLE_ALIGN,
-  AVAIL_RING_ALIGN,
-  USED_RING_ALIGN,
 } = vring;
 
 // split-ring.tex / virtio-queue.h constants (facts/virtio.md sections 2 and 7).
-
-/** Legacy virtio-pci ring alignment (VIRTIO_PCI_VRING_ALIGN; facts/virtio.md section 7). */
-const LEGACY_VRING_ALIGN_BYTES = 4096;
 
 // Notification data for a split ring (facts/virtio.md 1.4): vq index in bits 0-15, next_off (avail idx
 // bits 0-14) in bits 16-30, next_wrap (avail idx bit 15) in bit 31.
@@ -65,9 +76,7 @@ const NOTIFY_NEXT_OFF_MASK = 0x7fff;
 const NOTIFY_NEXT_WRAP_SHIFT = 31;
 const AVAIL_IDX_WRAP_BIT = 15;
 
-const IDX_MODULUS = 0x10000;
 const U32_MAX = 0xffff_ffff;
-const ADDRESS_SPACE_END = 1n << 64n;
 const CHAIN_MAX_BYTES = 2 ** 32;
 
 /**
@@ -79,91 +88,6 @@ export interface DriverQueueMemory {
   write(addr: bigint, bytes: Uint8Array): void;
   readU16(addr: bigint): number;
   writeU16(addr: bigint, v: number): void;
-}
-
-/** Where the three areas of one queue are. */
-export interface VirtqueueAreas {
-  readonly descAddr: bigint;
-  readonly availAddr: bigint;
-  readonly usedAddr: bigint;
-}
-
-/** Sizes of the three areas in bytes, the event fields included (split-ring.tex size table). */
-export function virtqueueAreaBytes(size: number): {
-  descTableBytes: number;
-  availRingBytes: number;
-  usedRingBytes: number;
-} {
-  checkQueueSize(size);
-  return {
-    descTableBytes: DESC_BYTES * size,
-    availRingBytes: RING_FIXED_BYTES + AVAIL_ELEM_BYTES * size,
-    usedRingBytes: RING_FIXED_BYTES + USED_ELEM_BYTES * size,
-  };
-}
-
-/**
- * The legacy layout (split-ring.tex "Legacy Interfaces: A Note on Virtqueue Layout"): descriptor
- * table, available ring, padding to the next `alignBytes` boundary, used ring, in one block that starts
- * on an `alignBytes` boundary (the legacy transport takes its page frame number).
- */
-export function legacyVirtqueueLayout(
-  baseAddr: bigint,
-  size: number,
-  alignBytes: number = LEGACY_VRING_ALIGN_BYTES,
-): VirtqueueAreas & { readonly totalBytes: number } {
-  const { descTableBytes, availRingBytes, usedRingBytes } = virtqueueAreaBytes(size);
-  if (
-    !Number.isSafeInteger(alignBytes) ||
-    alignBytes < USED_RING_ALIGN ||
-    (alignBytes & (alignBytes - 1)) !== 0
-  ) {
-    throw new LabError('bad-input', `legacy ring alignment ${alignBytes} is not a power of 2 of at least 4`);
-  }
-  if (baseAddr < 0n || baseAddr % BigInt(alignBytes) !== 0n) {
-    throw new LabError(
-      'bad-input',
-      `legacy ring base 0x${baseAddr.toString(16)} is not ${alignBytes}-aligned`,
-    );
-  }
-  const alignUp = (n: number): number => Math.ceil(n / alignBytes) * alignBytes;
-  const usedOffset = alignUp(descTableBytes + availRingBytes);
-  const totalBytes = usedOffset + alignUp(usedRingBytes);
-  if (baseAddr + BigInt(totalBytes) > ADDRESS_SPACE_END) {
-    throw new LabError('bad-input', 'legacy ring runs past the end of the address space');
-  }
-  return {
-    descAddr: baseAddr,
-    availAddr: baseAddr + BigInt(descTableBytes),
-    usedAddr: baseAddr + BigInt(usedOffset),
-    totalBytes,
-  };
-}
-
-/** Memory for indirect tables: `size` tables of `maxSegments` descriptors, table i for head i. */
-export interface IndirectTableArea {
-  readonly addr: bigint;
-  /** Largest number of segments one indirect buffer may have (at most the queue size). */
-  readonly maxSegments: number;
-}
-
-/** Bytes an `IndirectTableArea` needs for a queue of `size` descriptors. */
-export function indirectTableAreaBytes(size: number, maxSegments: number): number {
-  return size * maxSegments * DESC_BYTES;
-}
-
-export interface VirtqueueDriverOptions extends VirtqueueAreas {
-  /** Queue Size: a power of 2 up to 32768, at most what the device offers. */
-  readonly size: number;
-  /** VIRTIO_F_EVENT_IDX was negotiated. */
-  readonly eventIdx: boolean;
-  /** Present if VIRTIO_F_INDIRECT_DESC was negotiated and the driver uses indirect tables. */
-  readonly indirectTables?: IndirectTableArea;
-  /**
-   * Value both free-running indexes start from. A driver starts at 0 (the default). Another value
-   * stands for a queue that has already carried that many buffers: tests of 16-bit wrap use it.
-   */
-  readonly startIdx?: number;
 }
 
 /** One guest buffer element. */
@@ -221,12 +145,6 @@ function needEvent(eventIdx: number, newIdx: number, oldIdx: number): boolean {
 }
 
 const wrap16 = (n: number): number => ((n % IDX_MODULUS) + IDX_MODULUS) % IDX_MODULUS;
-
-function checkQueueSize(size: number): void {
-  if (!Number.isInteger(size) || size < 1 || size > VIRTQ_MAX_SIZE || (size & (size - 1)) !== 0) {
-    throw new LabError('bad-input', `queue size ${size} is not a power of 2 in 1..${VIRTQ_MAX_SIZE}`);
-  }
-}
 
 function encodeDescriptor(
   out: Uint8Array,
@@ -543,41 +461,4 @@ function checkSegments(segments: readonly BufferSegment[]): void {
     total += s.len;
   }
   if (total > CHAIN_MAX_BYTES) throw new LabError('bad-input', `buffer of ${total} bytes exceeds 2^32 bytes`);
-}
-
-function checkLayout(o: VirtqueueDriverOptions): void {
-  const { descTableBytes, availRingBytes, usedRingBytes } = virtqueueAreaBytes(o.size);
-  const start = o.startIdx ?? 0;
-  if (!Number.isInteger(start) || start < 0 || start >= IDX_MODULUS) {
-    throw new LabError('bad-input', `start index ${start} out of range 0..65535`);
-  }
-  const areas: Array<[string, bigint, number, number]> = [
-    ['descriptor table', o.descAddr, descTableBytes, DESC_TABLE_ALIGN],
-    ['available ring', o.availAddr, availRingBytes, AVAIL_RING_ALIGN],
-    ['used ring', o.usedAddr, usedRingBytes, USED_RING_ALIGN],
-  ];
-  if (o.indirectTables) {
-    const { addr, maxSegments } = o.indirectTables;
-    if (!Number.isInteger(maxSegments) || maxSegments < 1 || maxSegments > o.size) {
-      throw new LabError('bad-input', `indirect maxSegments ${maxSegments} out of range 1..${o.size}`);
-    }
-    areas.push(['indirect tables', addr, indirectTableAreaBytes(o.size, maxSegments), DESC_TABLE_ALIGN]);
-  }
-  for (const [name, addr, bytes, align] of areas) {
-    if (addr < 0n || addr + BigInt(bytes) > ADDRESS_SPACE_END) {
-      throw new LabError('bad-input', `${name} at 0x${addr.toString(16)} is outside the address space`);
-    }
-    if (addr % BigInt(align) !== 0n) {
-      throw new LabError('bad-input', `${name} at 0x${addr.toString(16)} is not ${align}-byte aligned`);
-    }
-  }
-  for (let i = 0; i < areas.length; i++) {
-    for (let j = i + 1; j < areas.length; j++) {
-      const [a, aAddr, aBytes] = areas[i]!;
-      const [b, bAddr, bBytes] = areas[j]!;
-      if (aAddr < bAddr + BigInt(bBytes) && bAddr < aAddr + BigInt(aBytes)) {
-        throw new LabError('bad-input', `${a} and ${b} overlap`);
-      }
-    }
-  }
 }
