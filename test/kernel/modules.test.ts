@@ -113,6 +113,8 @@ describe('modules.alias', () => {
       { alias: 'auxiliary:mnic_core.eth', module: 'mnic_en' },
       { alias: 'pci:v00001F00d00003000sv*sd*bc*sc*i*', module: 'vfl_accel' },
       { alias: 'pci:v00001F00d00003001sv*sd*bc*sc*i*', module: 'vfl_accel' },
+      // vfio-pci's override-only "any device" entry (facts 3.8): no uevent ever carries this prefix.
+      { alias: 'vfio_pci:v*d*sv*sd*bc*sc*i*', module: 'vfio_pci' },
     ]);
   });
 

@@ -4,8 +4,16 @@ import type { ModuleDef } from '../modules/modules.js';
 import { accelModule } from './accel.js';
 import { mnicCoreModule, mnicEnModule } from './mnic.js';
 import { pciStubModule } from './pci-stub.js';
+import { vfioPciModule } from './vfio-pci/index.js';
 import { virtioPciModule } from './virtio-pci/index.js';
 
 export function shippedModules(k: KernelApi): ModuleDef[] {
-  return [pciStubModule(k), virtioPciModule(k), mnicCoreModule(k), mnicEnModule(k), accelModule(k)];
+  return [
+    pciStubModule(k),
+    virtioPciModule(k),
+    mnicCoreModule(k),
+    mnicEnModule(k),
+    accelModule(k),
+    vfioPciModule(k),
+  ];
 }

@@ -1,0 +1,149 @@
+/**
+ * vfio-pci (drivers/vfio/pci/vfio_pci.c + the binding side of vfio_pci_core.c; facts/kernel.md 3.8):
+ *
+ * - id table: one override-only entry for any device (PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID,
+ *   PCI_ANY_ID)), written to modules.alias with the `vfio_pci:` prefix no uevent carries, so the module
+ *   is never autoloaded and binds only through driver_override or new_id.
+ * - probe: refuses non-normal header types (EINVAL), and a PF with VFs enabled ("Cannot bind to PF
+ *   with SR-IOV enabled", EBUSY); otherwise registers a vfio_device with the VFIO core.
+ * - sriov_configure: only with the enable_sriov module parameter, else ENOENT. VFs created while the
+ *   PF is bound here get driver_override = "vfio-pci" ("Captured SR-IOV VF ... driver_override"), as
+ *   the PCI bus notifier of vfio_pci_core does, so they go straight to VFIO.
+ * - remove: signals REQ, closes what users left open, unregisters.
+ *
+ * SPEC-DEVIATION: the driver core has no bus notifiers; the VF capture runs inside sriov_configure
+ * with VF autoprobe held off while the VFs are added, then probes them, which leaves the same result
+ * (driver_override set before any driver could match) with bind uevents after all add uevents.
+ * Module parameters are not modeled by the module loader: `vfioPciParams(kernel)` holds them.
+ */
+import { errnoError, formatBdf, LabError, type VirtualClock } from '../../../base/index.js';
+import { pci } from '../../../spec/index.js';
+import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
+import type { KernelApi } from '../../kernel-api.js';
+import type { ModuleDef } from '../../modules/modules.js';
+import { type VfioDevice, vfioCoreOf } from '../../vfio/core/index.js';
+import { VfioPciCoreDevice } from './vfio-pci-core.js';
+
+export * from './config.js';
+export * from './vfio-pci-core.js';
+
+export const VFIO_PCI_DRIVER_NAME = 'vfio-pci';
+export const VFIO_PCI_MODULE_NAME = 'vfio_pci';
+
+/** PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID). */
+const VFIO_ANY_ID: PciDeviceId = {
+  vendor: pci.PCI_ANY_ID,
+  device: pci.PCI_ANY_ID,
+  subvendor: pci.PCI_ANY_ID,
+  subdevice: pci.PCI_ANY_ID,
+  classCode: 0,
+  classMask: 0,
+  driverData: 0,
+  overrideOnly: true,
+};
+
+/** vfio-pci's module parameters. */
+export interface VfioPciParams {
+  /** enable_sriov: allow sriov_configure on PFs bound to vfio-pci (default off). */
+  enableSriov: boolean;
+}
+
+/** What vfio-pci keeps per bound device (its drvdata). */
+export interface VfioPciDrvdata {
+  readonly core: VfioPciCoreDevice;
+  readonly vdev: VfioDevice;
+}
+
+const paramsByKernel = new WeakMap<object, VfioPciParams>();
+
+/** The module parameters of vfio-pci in `k` (what modprobe vfio-pci enable_sriov=1 would set). */
+export function vfioPciParams(k: KernelApi): VfioPciParams {
+  let p = paramsByKernel.get(k);
+  if (p === undefined) {
+    p = { enableSriov: false };
+    paramsByKernel.set(k, p);
+  }
+  return p;
+}
+
+/** The kernel's clock: KernelApi does not carry it, the Kernel object does. */
+function kernelClock(k: KernelApi): { readonly clock: VirtualClock } {
+  const c = (k as unknown as { clock?: VirtualClock }).clock;
+  if (c === undefined) throw new LabError('internal', 'vfio-pci needs a kernel with a clock');
+  return k as unknown as { readonly clock: VirtualClock };
+}
+
+export function vfioPciModule(k: KernelApi): ModuleDef {
+  const drvdata = (dev: Device): VfioPciDrvdata => dev.driverData as VfioPciDrvdata;
+  const driver: Driver = new Driver({
+    name: VFIO_PCI_DRIVER_NAME,
+    module: VFIO_PCI_MODULE_NAME,
+    probeClass: 'vfio',
+    data: {
+      bus: 'pci',
+      idTable: [VFIO_ANY_ID],
+      dynIds: [],
+      sriovConfigure: (dev, numVfs) => sriovConfigure(dev, numVfs),
+    },
+    ops: {
+      probe(dev) {
+        const p = k.pdev(dev);
+        if (p.hdrType !== pci.PCI_HEADER_TYPE_NORMAL)
+          throw errnoError('EINVAL', `${dev.name}: header type ${p.hdrType}`);
+        // vfio_pci_core_register_device.
+        if (p.sriov !== undefined && k.pciNumVf(dev) > 0) {
+          k.log.warn(`vfio-pci ${dev.name}: Cannot bind to PF with SR-IOV enabled`);
+          throw errnoError('EBUSY', `${dev.name} has VFs enabled`);
+        }
+        const vfio = vfioCoreOf(kernelClock(k));
+        const core = new VfioPciCoreDevice(dev, {
+          k,
+          flrNs: (d) => vfio.flrNsFor(d),
+          chargeNs: (ns) => vfio.clock.advance(ns),
+        });
+        const vdev = vfio.registerDevice({
+          dev,
+          ops: core,
+          busKey: `${p.bdf.domain}:${p.bdf.bus}`,
+          isVirtfn: p.isVirtfn,
+        });
+        dev.driverData = { core, vdev } satisfies VfioPciDrvdata;
+      },
+      remove(dev) {
+        const d = drvdata(dev);
+        d.core.request();
+        vfioCoreOf(kernelClock(k)).unregisterDevice(d.vdev);
+        // vfio_pci_core_unregister_device disables SR-IOV the PF driver enabled.
+        if (k.pdev(dev).sriov !== undefined && k.pciNumVf(dev) > 0) k.pciDisableSriov(dev);
+      },
+    },
+  });
+
+  /** vfio_pci_sriov_configure → vfio_pci_core_sriov_configure. */
+  function sriovConfigure(dev: Device, numVfs: number): number {
+    if (!vfioPciParams(k).enableSriov) throw errnoError('ENOENT', 'vfio-pci enable_sriov=0');
+    if (numVfs === 0) {
+      k.pciDisableSriov(dev);
+      return 0;
+    }
+    const iov = k.pdev(dev).sriov;
+    if (iov === undefined) throw errnoError('ENODEV', `${dev.name} is not a PF`);
+    const autoprobe = iov.driversAutoprobe;
+    iov.driversAutoprobe = false;
+    try {
+      k.pciEnableSriov(dev, numVfs);
+    } finally {
+      iov.driversAutoprobe = autoprobe;
+    }
+    for (const vf of iov.vfs) {
+      const vfDev = k.core.findDevice('pci', vf.name);
+      if (vfDev === undefined) continue;
+      k.log.info(`vfio-pci ${dev.name}: Captured SR-IOV VF ${formatBdf(vf.bdf)} driver_override`);
+      vfDev.driverOverride = drvdata(dev).core.name;
+      if (autoprobe) k.core.deviceAttach(vfDev);
+    }
+    return numVfs;
+  }
+
+  return { name: VFIO_PCI_MODULE_NAME, builtin: false, sizeBytes: 16384, depends: [], drivers: [driver] };
+}

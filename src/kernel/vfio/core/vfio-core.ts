@@ -1,0 +1,232 @@
+/**
+ * The VFIO core of one kernel (drivers/vfio/vfio_main.c, group.c, device_cdev.c; facts/kernel.md 3.6):
+ * drivers register vfio_devices; each gets a cdev name `vfioN` and an IOMMU group `/dev/vfio/<n>`;
+ * userspace opens a device through its group (GROUP_GET_DEVICE_FD) or its cdev (open, then
+ * VFIO_DEVICE_BIND_IOMMUFD). The first open runs the driver's open_device, whose FLR (vfio-pci) is
+ * charged on the modeled clock; the last close runs close_device.
+ *
+ * dev_set serialization (facts/costs.md): `resetPolicy` says whether VFs on one bus share a dev_set
+ * (before the 2025 fix; open_device runs under its lock) or each VF has its own (after). `openMany`
+ * opens many devices at once as parallel openers would: the config cycles of each open run in order
+ * on the clock (they are microseconds), and the FLR completion waits are scheduled with
+ * runConcurrently, each holding its dev_set lock, so the modeled time is the makespan.
+ *
+ * SPEC-DEVIATION: IOMMU groups are not modeled by the kernel; each vfio_device gets its own group
+ * number, allocated in registration order (what ACS-isolated functions get). The group model's
+ * container (/dev/vfio/vfio, SET_CONTAINER, SET_IOMMU) is not modeled: GET_DEVICE_FD works on a
+ * viable group without one. IOMMUFD binding is delegated to hooks the IOMMUFD code installs.
+ */
+import {
+  DEFAULT_COSTS,
+  errnoError,
+  LabError,
+  runConcurrently,
+  type ScheduleResult,
+  type VirtualClock,
+} from '../../../base/index.js';
+import type { Device } from '../../driver-core/device.js';
+import { VfioDeviceFile } from './device-file.js';
+import type { VfioDeviceOps, VfioWait } from './device-ops.js';
+import type { VfioFdTable } from './eventfd.js';
+import { VfioDevice, type VfioResetPolicy } from './vfio-device.js';
+
+/** What the IOMMUFD side provides for the cdev model's BIND / ATTACH / DETACH. */
+export interface VfioIommufdHooks {
+  /** VFIO_DEVICE_BIND_IOMMUFD: resolve the iommufd number, bind, return the devid. Throws an errno error. */
+  bind(iommufd: number, device: VfioDevice, fds: VfioFdTable): number;
+  /** VFIO_DEVICE_ATTACH_IOMMUFD_PT: returns the pt_id written back. */
+  attach(device: VfioDevice, ptId: number): number;
+  detach(device: VfioDevice): void;
+  /** The bound file closed. */
+  unbind?(device: VfioDevice): void;
+}
+
+export interface VfioCoreOptions {
+  readonly clock: VirtualClock;
+  readonly resetPolicy?: VfioResetPolicy;
+  /** FLR completion time of a function (costs.md: 100 ms); default DEFAULT_COSTS.flrNs. */
+  readonly flrNsFor?: (dev: Device) => number;
+}
+
+/** What registering a device needs to know about it. */
+export interface VfioRegistration {
+  readonly dev: Device;
+  readonly ops: VfioDeviceOps;
+  /** `<domain>:<bus>` of the function (its pre-fix dev_set). */
+  readonly busKey: string;
+  readonly isVirtfn: boolean;
+}
+
+export interface VfioOpenManyResult {
+  readonly files: VfioDeviceFile[];
+  /** Modeled time from the first open's start to the last open's end. */
+  readonly makespanNs: number;
+  /** The FLR waits as scheduled under the dev_set locks. */
+  readonly flrSchedule: ScheduleResult;
+}
+
+export class VfioCore {
+  readonly clock: VirtualClock;
+  /** Per host: before or after the VF dev_set fix. Default: the 6.12 kernel this lab models is before it. */
+  resetPolicy: VfioResetPolicy;
+  /** Installed by the IOMMUFD code; absent: BIND fails with EBADF. */
+  iommufd: VfioIommufdHooks | undefined;
+  /**
+   * FLR completion time per function. SPEC-DEVIATION: KernelApi does not expose the host's per-device
+   * cost model yet, so the host (or a test) sets this; the default is the cost model's default.
+   */
+  flrNsFor: (dev: Device) => number;
+  readonly #devices: VfioDevice[] = [];
+  #nextMinor = 0;
+  #nextGroup = 0;
+
+  constructor(o: VfioCoreOptions) {
+    this.clock = o.clock;
+    this.resetPolicy = o.resetPolicy ?? 'serialized-per-bus';
+    this.flrNsFor = o.flrNsFor ?? (() => DEFAULT_COSTS.flrNs);
+  }
+
+  /** vfio_register_group_dev: name the device, give it a group. */
+  registerDevice(r: VfioRegistration): VfioDevice {
+    if (this.#devices.some((d) => d.dev === r.dev))
+      throw errnoError('EEXIST', `${r.dev.name} already registered`);
+    const vdev = new VfioDevice({
+      core: this,
+      dev: r.dev,
+      ops: r.ops,
+      name: `vfio${this.#nextMinor++}`,
+      group: this.#nextGroup++,
+      busKey: r.busKey,
+      isVirtfn: r.isVirtfn,
+    });
+    this.#devices.push(vdev);
+    return vdev;
+  }
+
+  /**
+   * vfio_unregister_group_dev: Linux sends the REQ interrupt and waits for the files to close; the
+   * model closes them on the user's behalf after the driver's request (the caller signals REQ).
+   */
+  unregisterDevice(vdev: VfioDevice): void {
+    for (const f of [...vdev.files]) if (f.isOpen) f.close();
+    vdev.files.clear();
+    this.#devices.splice(this.#devices.indexOf(vdev), 1);
+  }
+
+  get devices(): readonly VfioDevice[] {
+    return this.#devices;
+  }
+
+  /** By cdev name (`vfio3`) or by device name (`0000:01:00.1`). */
+  find(name: string): VfioDevice | undefined {
+    return this.#devices.find((d) => d.name === name || d.dev.name === name);
+  }
+
+  /** The /dev entries VFIO makes: /dev/vfio/vfio, one per group, one per device cdev. */
+  devNodes(): string[] {
+    const groups = [...new Set(this.#devices.map((d) => d.group))].sort((a, b) => a - b);
+    return [
+      '/dev/vfio/vfio',
+      ...groups.map((g) => `/dev/vfio/${g}`),
+      ...this.#devices.map((d) => d.cdevPath),
+    ];
+  }
+
+  // ---- the group model ----
+
+  /** VFIO_GROUP_GET_STATUS flags: VIABLE when every device of the group is bound to a VFIO driver. */
+  groupViable(group: number): boolean {
+    return this.#devices.some((d) => d.group === group);
+  }
+
+  /** open(/dev/vfio/<group>) + VFIO_GROUP_GET_DEVICE_FD("<BDF>"): opens the device (FLR charged). */
+  groupGetDeviceFd(group: number, deviceName: string, fds: VfioFdTable): VfioDeviceFile {
+    if (!this.groupViable(group)) throw errnoError('ENOENT', `/dev/vfio/${group}`);
+    const vdev = this.#devices.find((d) => d.group === group && d.dev.name === deviceName);
+    if (vdev === undefined) throw errnoError('ENODEV', `${deviceName} is not in group ${group}`);
+    this.openDeviceNow(vdev);
+    const f = new VfioDeviceFile(vdev, 'group', fds, true);
+    vdev.files.add(f);
+    return f;
+  }
+
+  // ---- the cdev model ----
+
+  /** open(/dev/vfio/devices/vfioN): the file is inert until VFIO_DEVICE_BIND_IOMMUFD. */
+  openCdev(path: string, fds: VfioFdTable): VfioDeviceFile {
+    const vdev = this.#devices.find((d) => d.cdevPath === path || d.name === path);
+    if (vdev === undefined) throw errnoError('ENOENT', path);
+    const f = new VfioDeviceFile(vdev, 'cdev', fds, false);
+    vdev.files.add(f);
+    return f;
+  }
+
+  // ---- open, close, costs ----
+
+  /** vfio_df_open: the first opener runs open_device; its wait is charged now. */
+  openDeviceNow(vdev: VfioDevice): void {
+    this.charge(this.#openDevice(vdev));
+  }
+
+  /** vfio_df_close: the last closer runs close_device. */
+  closeDeviceNow(vdev: VfioDevice, file: VfioDeviceFile): void {
+    vdev.files.delete(file);
+    if (vdev.openCount === 0) throw new LabError('internal', `${vdev.name}: close without open`);
+    if (--vdev.openCount === 0) this.charge(vdev.ops.closeDevice());
+  }
+
+  /** A file that never opened the device went away. */
+  forgetFile(vdev: VfioDevice, file: VfioDeviceFile): void {
+    vdev.files.delete(file);
+  }
+
+  charge(w: VfioWait): void {
+    this.clock.advance(w.waitNs);
+  }
+
+  #openDevice(vdev: VfioDevice): VfioWait {
+    if (vdev.openCount > 0) {
+      vdev.openCount++;
+      return { waitNs: 0 };
+    }
+    const w = vdev.ops.openDevice();
+    vdev.openCount = 1;
+    return w;
+  }
+
+  /**
+   * Open every device through its group at once, as many threads of a VMM would: the returned
+   * makespan is the modeled time the whole batch took under the host's reset policy.
+   */
+  openMany(devices: readonly VfioDevice[], fds: VfioFdTable): VfioOpenManyResult {
+    const startNs = this.clock.nowNs;
+    const tasks = devices.map((vdev) => {
+      const w = this.#openDevice(vdev);
+      return { name: vdev.name, steps: [{ costNs: w.waitNs, lock: vdev.devSetKey(this.resetPolicy) }] };
+    });
+    const files = devices.map((vdev) => {
+      const f = new VfioDeviceFile(vdev, 'group', fds, true);
+      vdev.files.add(f);
+      return f;
+    });
+    const flrSchedule = runConcurrently(this.clock, tasks);
+    return { files, makespanNs: this.clock.nowNs - startNs, flrSchedule };
+  }
+}
+
+/** Per-kernel VFIO cores (the kernel object is the key; nothing is shared between kernels). */
+const cores = new WeakMap<object, VfioCore>();
+
+/**
+ * The VFIO core of `kernel`, made on first use with the kernel's clock.
+ * SPEC-DEVIATION: Kernel has no `vfio` field yet (kernel.ts belongs to the kernel issue); this keyed
+ * attachment stands in for it until a one-line `readonly vfio = new VfioCore(...)` lands there.
+ */
+export function vfioCoreOf(kernel: { readonly clock: VirtualClock }): VfioCore {
+  let c = cores.get(kernel);
+  if (c === undefined) {
+    c = new VfioCore({ clock: kernel.clock });
+    cores.set(kernel, c);
+  }
+  return c;
+}
