@@ -115,6 +115,7 @@ describe('modules.alias', () => {
       { alias: 'pci:v00001F00d00003001sv*sd*bc*sc*i*', module: 'vfl_accel' },
       // vfio-pci's override-only "any device" entry (facts 3.8): no uevent ever carries this prefix.
       { alias: 'vfio_pci:v*d*sv*sd*bc*sc*i*', module: 'vfio_pci' },
+      { alias: 'vfio_pci:v00001AF4d00001041sv*sd*bc*sc*i*', module: 'virtio_vfio_pci' },
     ]);
   });
 

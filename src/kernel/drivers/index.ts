@@ -6,6 +6,7 @@ import { mnicCoreModule, mnicEnModule } from './mnic.js';
 import { pciStubModule } from './pci-stub.js';
 import { vfioPciModule } from './vfio-pci/index.js';
 import { virtioPciModule } from './virtio-pci/index.js';
+import { virtioVfioPciModule } from './virtio-vfio-pci/index.js';
 
 export function shippedModules(k: KernelApi): ModuleDef[] {
   return [
@@ -15,5 +16,6 @@ export function shippedModules(k: KernelApi): ModuleDef[] {
     mnicEnModule(k),
     accelModule(k),
     vfioPciModule(k),
+    virtioVfioPciModule(k),
   ];
 }

@@ -10,6 +10,7 @@ import { lspciCommand } from '../commands/lspci.js';
 import type { Platform } from '../platform.js';
 import { benchPci } from './bench.js';
 import { benchSriov } from './bench-sriov.js';
+import { benchVfio } from './bench-vfio.js';
 import { benchVirtio } from './bench-virtio.js';
 import { runDemo } from './demo.js';
 import { buildLab, extractHostOptions, type HostOptions } from './options.js';
@@ -142,6 +143,35 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
         return;
       }
       platform.stdout(`${JSON.stringify(benchVirtio(platform, { commands, frames, runs }))}\n`);
+    });
+  bench
+    .command('vfio')
+    .description('open (with FLR) of many VFIO devices, serialized per bus and parallel; state save/restore')
+    .option('--json', 'print JSON (the default and only format)')
+    .option('--devices <n>', 'how many virtio-net VFs to bind to vfio-pci and open', '1000')
+    .option('--state-bytes <n>', 'device state size for save/restore', '65536')
+    .option('--rounds <n>', 'save/restore rounds per run', '200')
+    .option('--runs <n>', 'repetitions of save/restore (wall figures are medians)', '3')
+    .action((o: { devices: string; stateBytes: string; rounds: string; runs: string }) => {
+      const [devices, stateBytes, rounds, runs] = [o.devices, o.stateBytes, o.rounds, o.runs].map(Number) as [
+        number,
+        number,
+        number,
+        number,
+      ];
+      if (
+        !Number.isInteger(devices) ||
+        devices < 2 ||
+        devices > 1024 ||
+        ![stateBytes, rounds, runs].every((n) => Number.isInteger(n) && n > 0)
+      ) {
+        platform.stderr(
+          'vfiolab bench vfio: --devices must be an integer from 2 to 1024; --state-bytes, --rounds, --runs positive\n',
+        );
+        status = 2;
+        return;
+      }
+      platform.stdout(`${JSON.stringify(benchVfio(platform, { devices, stateBytes, rounds, runs }))}\n`);
     });
   try {
     await program.parseAsync([...argv], { from: 'user' });

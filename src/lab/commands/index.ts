@@ -5,6 +5,7 @@ import { ethtoolCommand } from './ethtool.js';
 import { fsCommands } from './fs.js';
 import { dmesgCommand, lsmodCommand, modprobeCommand, rmmodCommand, udevadmCommand } from './kernel-tools.js';
 import { lspciCommand } from './lspci.js';
+import { vfioCommand } from './vfio.js';
 import { virtioAdminCommand } from './virtio-admin.js';
 
 export interface HostShellOptions {
@@ -27,6 +28,7 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
     udevadmCommand(k),
     virtioAdminCommand(k),
     ethtoolCommand(k),
+    vfioCommand(k),
   ];
   ref.shell = new Shell({ host, wallNowNs: o.wallNowNs, fs, settle: () => k.settle() }, commands);
   return ref.shell;

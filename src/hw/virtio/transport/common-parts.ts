@@ -25,6 +25,7 @@ import { readLe, u16, u32, u64, writeLe, writeU64 } from '../../../base/index.js
 import { vadmin, virtio } from '../../../spec/index.js';
 import { type DevPart, decodePartSelector, encodePartSelector, type PartSelector } from '../admin-wire.js';
 import type { PartsSetResult } from '../owner-api.js';
+import { LEGACY_EXTRA_FEATURES } from './legacy-view.js';
 import type { QueueSnapshot, TransportSnapshot, VirtioPciTransport } from './virtio-pci-transport.js';
 
 /** SPEC-DEVIATION: vfiolab's ring-progress part (see the file comment). */
@@ -181,7 +182,8 @@ export function foldTransportParts(
       case vadmin.VIRTIO_DEV_PART_DRV_FEATURES: {
         if (v.length !== FEATURES_BYTES) return refuse('length');
         const f = u64(v, 0);
-        if ((f & ~deviceFeatures) !== 0n) return refuse('mismatch');
+        // A legacy driver may have acknowledged what the legacy view offers it beyond the device features.
+        if ((f & ~(deviceFeatures | LEGACY_EXTRA_FEATURES)) !== 0n) return refuse('mismatch');
         s.driverFeatures = f;
         break;
       }

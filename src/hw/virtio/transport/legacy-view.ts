@@ -45,7 +45,7 @@ const WRITTEN: LegacyAccess = Object.freeze({ ok: true, bytes: new Uint8Array(0)
 const U32_MASK = 0xffff_ffffn;
 
 /** Transitional devices MUST offer VIRTIO_F_ANY_LAYOUT to legacy drivers (facts 1.10). */
-const LEGACY_EXTRA_FEATURES = 1n << BigInt(virtio.VIRTIO_F_ANY_LAYOUT);
+export const LEGACY_EXTRA_FEATURES = 1n << BigInt(virtio.VIRTIO_F_ANY_LAYOUT);
 
 export class LegacyRegisterView {
   readonly #t: VirtioPciTransport;
