@@ -149,7 +149,11 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     .description('open (with FLR) of many VFIO devices, serialized per bus and parallel; state save/restore')
     .option('--json', 'print JSON (the default and only format)')
     .option('--devices <n>', 'how many virtio-net VFs to bind to vfio-pci and open', '1000')
-    .option('--state-bytes <n>', 'device state size for save/restore', '65536')
+    .option(
+      '--state-bytes <n>',
+      'unused (kept for compatibility): the real driver saves what the device holds',
+      '65536',
+    )
     .option('--rounds <n>', 'save/restore rounds per run', '200')
     .option('--runs <n>', 'repetitions of save/restore (wall figures are medians)', '3')
     .action((o: { devices: string; stateBytes: string; rounds: string; runs: string }) => {

@@ -408,6 +408,10 @@ export class VirtioPciTransport implements DeviceModel {
     this.#queueSelect = s.queueSelect;
     this.#status = s.status;
     this.#configGeneration = s.configGeneration;
+    // No part says which interface the driver used. A driver that has started without VERSION_1 is a
+    // legacy driver (a modern one cannot reach FEATURES_OK without it, and the device offers it), so the
+    // device resumes speaking legacy (10-byte virtio_net_hdr, DRIVER starts the device).
+    this.#legacyInterface = s.status !== 0 && (s.driverFeatures & bit(virtio.VIRTIO_F_VERSION_1)) === 0n;
     this.#needsResetCause = undefined;
     this.#queues = s.queues.map((v) =>
       restoredQueue(
