@@ -25,22 +25,20 @@ import {
 } from '../../kernel/drivers/virtio-vfio-pci/index.js';
 import type { Kernel } from '../../kernel/index.js';
 import {
-  featureArg,
-  type VfioDevice,
-  type VfioDeviceFile,
-  VfioFdTable,
-  type VfioFeatureHandler,
-  type VfioResetPolicy,
-  vfioCoreOf,
-} from '../../kernel/vfio/core/index.js';
-import {
   type ArcResult,
   type FeatureHandler,
+  featureArg,
   MigrationFsm,
   type MigrationStream,
   migrationFeatureHandlers,
+  type VfioDevice,
+  type VfioDeviceFile,
+  VfioFdTable,
   VfioFeatureCopyBackError,
-} from '../../kernel/vfio/migration/index.js';
+  type VfioFeatureHandler,
+  type VfioResetPolicy,
+  vfioCoreOf,
+} from '../../kernel/index.js';
 import { Errno, type ErrnoName, vfio } from '../../spec/index.js';
 import type { Host } from '../host/host.js';
 import { Lab } from '../lab.js';

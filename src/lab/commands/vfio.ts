@@ -39,16 +39,16 @@
  */
 import { decodeStruct, encodeStruct, errnoError, isLabError } from '../../base/index.js';
 import type { Hpa } from '../../hw/index.js';
-import type { Kernel } from '../../kernel/index.js';
-import type { UserMemory } from '../../kernel/iommufd/index.js';
+import type { Kernel, UserMemory } from '../../kernel/index.js';
 import {
   featureArg,
+  MigrationStream,
+  nextState,
   type VfioDevice,
   type VfioDeviceFile,
   VfioFdTable,
   vfioCoreOf,
-} from '../../kernel/vfio/core/index.js';
-import { MigrationStream, nextState } from '../../kernel/vfio/migration/index.js';
+} from '../../kernel/index.js';
 import { ERRNO_MESSAGE, Errno, type ErrnoName, vfio } from '../../spec/index.js';
 import type { CommandIo, ShellCommand } from '../shell/command.js';
 

@@ -32,7 +32,15 @@ import {
   SparseMemory,
   VENDOR_ID_VFIOLAB,
 } from '../../hw/index.js';
-import { type HostApertures, Kernel, type KernelLog, type PciCore } from '../../kernel/index.js';
+import {
+  type HostApertures,
+  IommufdSubsystem,
+  iommufdBinding,
+  Kernel,
+  type KernelLog,
+  type PciCore,
+  vfioCoreOf,
+} from '../../kernel/index.js';
 import { pci } from '../../spec/index.js';
 import type { HostTopology } from '../topology/index.js';
 
@@ -65,6 +73,8 @@ export class Host {
   readonly costs: CostModel;
   readonly fabric: PcieFabric;
   readonly kernel: Kernel;
+  /** /dev/iommu: `host.iommufd.open(userMemory)` gives an iommufd context to install in a VFIO fd table. */
+  readonly iommufd: IommufdSubsystem;
   readonly devices: readonly HostDevice[];
   readonly hwTrace: HwTraceEvent[] = [];
   /** Host RAM: sparse, so its size costs nothing until pages are touched. */
@@ -151,6 +161,12 @@ export class Host {
       }
     }
     this.kernel.settle();
+    const vfio = vfioCoreOf(this.kernel);
+    vfio.resetPolicy = topo.vfioResetPolicy ?? 'serialized-per-bus';
+    vfio.flrNsFor = (dev) =>
+      this.#costsForName(dev.data.bus === 'pci' ? this.deviceAt(dev.data.pdev.bdf)?.name : undefined).flrNs;
+    this.iommufd = new IommufdSubsystem(this.iommu);
+    vfio.iommufd = iommufdBinding();
     this.bootNs = this.clock.nowNs;
   }
 

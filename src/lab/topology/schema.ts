@@ -61,6 +61,11 @@ export const hostSchema = z
     name,
     domain: intLike(0, 0xffff).optional(),
     costs: costOverrideSchema.optional(),
+    /**
+     * How VFIO serializes the FLR of opening VFs: per bus under one dev_set lock (kernels before the
+     * 2025 "Separate SR-IOV VF dev_set" fix; the default, as the modeled kernel is 6.12) or in parallel.
+     */
+    vfioResetPolicy: z.enum(['serialized-per-bus', 'parallel']).optional(),
     rootPorts: z.array(rootPortSchema).min(1, 'a host needs at least one root port'),
   })
   .strict();
