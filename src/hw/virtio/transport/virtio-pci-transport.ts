@@ -22,8 +22,7 @@
  *   The device never holds a popped chain between calls, so every used entry is written when a stop
  *   arrives.
  *
- * Left out: VIRTIO_F_RING_RESET (queue_reset reads 0), NOTIF_CONFIG_DATA, the packed ring, SUSPEND,
- * shared memory regions.
+ * Left out: RING_RESET (queue_reset reads 0), NOTIF_CONFIG_DATA, the packed ring, SUSPEND, shm regions.
  *
  * This file holds the transport object: its state and the register semantics. It delegates to
  * register-file.ts (BAR decode, common cfg), transport-rings.ts (ring configuration and checks),
@@ -408,9 +407,8 @@ export class VirtioPciTransport implements DeviceModel {
     this.#queueSelect = s.queueSelect;
     this.#status = s.status;
     this.#configGeneration = s.configGeneration;
-    // No part says which interface the driver used. A driver that has started without VERSION_1 is a
-    // legacy driver (a modern one cannot reach FEATURES_OK without it, and the device offers it), so the
-    // device resumes speaking legacy (10-byte virtio_net_hdr, DRIVER starts the device).
+    // No part names the driver's interface: one that started without VERSION_1 is legacy (a modern
+    // driver cannot reach FEATURES_OK without it), so the device resumes speaking legacy.
     this.#legacyInterface = s.status !== 0 && (s.driverFeatures & bit(virtio.VIRTIO_F_VERSION_1)) === 0n;
     this.#needsResetCause = undefined;
     this.#queues = s.queues.map((v) =>
