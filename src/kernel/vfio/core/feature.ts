@@ -64,14 +64,7 @@ export function dispatchDeviceFeature(
   const index = flags & vfio.VFIO_DEVICE_FEATURE_MASK;
   const h = handlers.get(index);
   if (h === undefined) throw errnoError('ENOTTY', `feature ${index}`);
-  // vfio_check_feature.
-  if ((flags & getSet & ~h.ops) !== 0)
-    throw errnoError('EINVAL', `feature ${index}: operation not supported`);
-  if ((flags & vfio.VFIO_DEVICE_FEATURE_PROBE) !== 0) return;
-  if ((flags & getSet) === 0) throw errnoError('EINVAL', `feature ${index}: neither GET nor SET`);
-  if (argsz - hdr < h.minPayloadBytes) {
-    throw errnoError('EINVAL', `feature ${index}: payload ${argsz - hdr} < ${h.minPayloadBytes}`);
-  }
+  if (checkFeature(flags, argsz - hdr, h.ops, h.minPayloadBytes) === 'probe') return;
   if (arg.length < argsz) throw errnoError('EFAULT', `argsz ${argsz} beyond the ${arg.length}-byte buffer`);
   const payload = arg.subarray(hdr, argsz);
   if ((flags & vfio.VFIO_DEVICE_FEATURE_GET) !== 0) {
@@ -86,4 +79,18 @@ export function dispatchDeviceFeature(
 /** The header + payload bytes of a VFIO_DEVICE_FEATURE call (a helper for typed callers). */
 export function featureArg(flags: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   return encodeStruct(vfio.VfioDeviceFeature, { argsz: HEADER_BYTES + payload.length, flags, data: payload });
+}
+
+/**
+ * vfio_check_feature, the one check every feature runs: requested GET/SET not among the supported ones
+ * → EINVAL; PROBE → done ('probe'); neither GET nor SET → EINVAL; payload shorter than the feature's
+ * struct → EINVAL; otherwise 'proceed'.
+ */
+export function checkFeature(flags: number, payloadBytes: number, supportedOps: number, minBytes: number) {
+  const ops = flags & (vfio.VFIO_DEVICE_FEATURE_GET | vfio.VFIO_DEVICE_FEATURE_SET);
+  if ((ops & ~supportedOps) !== 0) throw errnoError('EINVAL', 'operation not supported by the feature');
+  if ((flags & vfio.VFIO_DEVICE_FEATURE_PROBE) !== 0) return 'probe' as const;
+  if (ops === 0) throw errnoError('EINVAL', 'neither GET nor SET');
+  if (payloadBytes < minBytes) throw errnoError('EINVAL', `payload ${payloadBytes} bytes, needs ${minBytes}`);
+  return 'proceed' as const;
 }

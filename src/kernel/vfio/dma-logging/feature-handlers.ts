@@ -20,8 +20,9 @@
  * process that issued the ioctl is a second argument because the payloads carry user pointers.
  */
 import { decodeStruct, encodeStruct, errnoError } from '../../../base/index.js';
-import { Errno, vfio } from '../../../spec/index.js';
+import { vfio } from '../../../spec/index.js';
 import { negativeErrno, type UserMemory } from '../../iommufd/index.js';
+import { checkFeature } from '../core/feature.js';
 import { checkDmaLoggingReport, type DmaLogger, validateDmaLoggingRanges } from './dma-logger.js';
 
 /** A VFIO_DEVICE_FEATURE handler: the payload to copy back, or a negative errno. */
@@ -34,12 +35,11 @@ export function vfioCheckFeature(
   supportedOps: number,
   minPayloadBytes: number,
 ): 'probe' | 'proceed' | number {
-  const ops = flags & (vfio.VFIO_DEVICE_FEATURE_GET | vfio.VFIO_DEVICE_FEATURE_SET);
-  if ((ops & ~supportedOps) !== 0) return -Errno.EINVAL;
-  if ((flags & vfio.VFIO_DEVICE_FEATURE_PROBE) !== 0) return 'probe';
-  if (ops === 0) return -Errno.EINVAL;
-  if (payloadBytes < minPayloadBytes) return -Errno.EINVAL;
-  return 'proceed';
+  try {
+    return checkFeature(flags, payloadBytes, supportedOps, minPayloadBytes);
+  } catch (e) {
+    return negativeErrno(e);
+  }
 }
 
 /** One DMA logging feature: its vfio_check_feature parameters and its body (payload in, copy-back out). */

@@ -3,7 +3,6 @@
  * the VFIO_DEVICE_FEATURE handlers for MIGRATION, MIG_DEVICE_STATE and MIG_DATA_SIZE.
  */
 export {
-  checkFeature,
   type FeatureContext,
   type FeatureHandler,
   type FeatureReply,

@@ -19,6 +19,7 @@
 import { decodeStruct, encodeStruct, errnoError, LabError } from '../../../base/index.js';
 import type { ErrnoName } from '../../../spec/index.js';
 import { vfio } from '../../../spec/index.js';
+import { checkFeature } from '../core/feature.js';
 import { type MigrationFsm, MigrationSetStateError } from './migration-fsm.js';
 import type { MigrationStream } from './migration-stream.js';
 
@@ -50,19 +51,6 @@ export class VfioFeatureCopyBackError extends LabError {
 const GET = vfio.VFIO_DEVICE_FEATURE_GET;
 const SET = vfio.VFIO_DEVICE_FEATURE_SET;
 const NOTHING: FeatureReply = { payload: new Uint8Array(0), fd: undefined };
-
-/**
- * vfio_check_feature(flags, argsz, supported_ops, minsz): 'probe' when the caller only probes,
- * 'proceed' otherwise; throws EINVAL.
- */
-export function checkFeature(flags: number, payloadBytes: number, supportedOps: number, minBytes: number) {
-  const ops = flags & (GET | SET);
-  if ((ops & ~supportedOps) !== 0) throw errnoError('EINVAL', 'operation not supported by the feature');
-  if ((flags & vfio.VFIO_DEVICE_FEATURE_PROBE) !== 0) return 'probe' as const;
-  if (ops === 0) throw errnoError('EINVAL', 'neither GET nor SET');
-  if (payloadBytes < minBytes) throw errnoError('EINVAL', `payload ${payloadBytes} bytes, needs ${minBytes}`);
-  return 'proceed' as const;
-}
 
 /** The handlers for the three migration feature ids; `fsm` undefined = a device without mig_ops. */
 export function migrationFeatureHandlers(fsm: MigrationFsm | undefined): Map<number, FeatureHandler> {
