@@ -28,6 +28,8 @@ export interface KernelApi extends KernelIoApi {
   pciEnableDevice(dev: Device): void;
   pciDisableDevice(dev: Device): void;
   pciSetMaster(dev: Device): void;
+  /** pci_reset_function (FLR): returns the completion wait, charged on the clock unless `chargeWait` is false. */
+  pciResetFunction(dev: Device, chargeWait?: boolean): number;
   /** pci_read_config_* / pci_write_config_* on the device's own function. */
   pciReadConfig(dev: Device, offset: number, width: 1 | 2 | 4): number;
   pciWriteConfig(dev: Device, offset: number, width: 1 | 2 | 4, value: number): void;

@@ -195,6 +195,10 @@ export class Kernel implements KernelApi {
     this.pci.setMaster(pdevOf(dev));
   }
 
+  pciResetFunction(dev: Device, chargeWait = true): number {
+    return this.pci.resetFunction(pdevOf(dev), chargeWait);
+  }
+
   pciReadConfig(dev: Device, offset: number, width: 1 | 2 | 4): number {
     const p = pdevOf(dev);
     return this.pci.cfg.read(p.rid, offset, width);

@@ -264,17 +264,19 @@ export class PciCore {
 
   /**
    * pci_reset_function with FLR: save the header and PCIe control state, Initiate FLR, wait for
-   * completion (flrNs on the clock), restore. ENOTTY-like refusal (ENOTTY is not modeled) becomes
-   * EINVAL for functions without FLR.
+   * completion, restore; returns the completion wait (flrNs). The wait is charged on the clock unless
+   * `chargeWait` is false — VFIO schedules it itself under its dev_set locks. A function without FLR
+   * is refused with EINVAL.
    */
-  resetFunction(dev: PciDev): void {
+  resetFunction(dev: PciDev, chargeWait = true): number {
     const cap = dev.pcieCap;
     if (cap === undefined || !this.canFlr(dev)) throw errnoError('EINVAL', `${dev.name} has no reset method`);
     const saved: number[] = [];
     for (let at = 4; at < 0x40; at += 4) saved.push(this.cfg.read(dev.rid, at, 4));
     const devctl = this.cfg.read(dev.rid, cap + pci.PCI_EXP_DEVCTL, 2);
     this.cfg.write(dev.rid, cap + pci.PCI_EXP_DEVCTL, 2, devctl | pci.PCI_EXP_DEVCTL_BCR_FLR);
-    this.#o.clock.advance(this.#o.costsFor(dev.bdf).flrNs);
+    const waitNs = this.#o.costsFor(dev.bdf).flrNs;
+    if (chargeWait) this.#o.clock.advance(waitNs);
     this.cfg.write(dev.rid, cap + pci.PCI_EXP_DEVCTL, 2, devctl);
     // Restore as pci_restore_config_space does: from the top down, Command last.
     for (let i = saved.length - 1; i >= 0; i--) {
@@ -282,6 +284,7 @@ export class PciCore {
       if (at !== pci.PCI_COMMAND) this.cfg.write(dev.rid, at, 4, saved[i]!);
     }
     this.cfg.write(dev.rid, pci.PCI_COMMAND, 2, saved[0]! & 0xffff);
+    return waitNs;
   }
 
   /**

@@ -163,8 +163,6 @@ export class Host {
     this.kernel.settle();
     const vfio = vfioCoreOf(this.kernel);
     vfio.resetPolicy = topo.vfioResetPolicy ?? 'serialized-per-bus';
-    vfio.flrNsFor = (dev) =>
-      this.#costsForName(dev.data.bus === 'pci' ? this.deviceAt(dev.data.pdev.bdf)?.name : undefined).flrNs;
     this.iommufd = new IommufdSubsystem(this.iommu);
     vfio.iommufd = iommufdBinding();
     this.bootNs = this.clock.nowNs;

@@ -98,7 +98,6 @@ export function vfioPciModule(k: KernelApi): ModuleDef {
         const vfio = vfioCoreOf(kernelClock(k));
         const core = new VfioPciCoreDevice(dev, {
           k,
-          flrNs: (d) => vfio.flrNsFor(d),
           chargeNs: (ns) => vfio.clock.advance(ns),
         });
         const vdev = vfio.registerDevice({

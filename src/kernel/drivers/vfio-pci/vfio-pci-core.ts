@@ -44,11 +44,9 @@ const REGION_INDEX_MASK = (1n << BigInt(vfio.VFIO_PCI_OFFSET_SHIFT)) - 1n;
 
 export const regionOffset = (index: number): bigint => BigInt(index) << BigInt(vfio.VFIO_PCI_OFFSET_SHIFT);
 
-/** What the driver needs beyond KernelApi: the FLR wait per function. */
+/** What the driver needs beyond KernelApi (the FLR's wait comes from the PCI core's cost model). */
 export interface VfioPciEnv {
   readonly k: KernelApi;
-  /** FLR completion time (costs.md, 100 ms). */
-  flrNs(dev: Device): number;
   /** Charge modeled time now (a trapped Initiate FLR's wait). */
   chargeNs(ns: number): void;
 }
@@ -137,26 +135,9 @@ export class VfioPciCoreDevice implements VfioDeviceOps {
     return this.resetWorks ? this.#flr().waitNs : 0;
   }
 
-  /**
-   * pcie_flr inside pci_reset_function: save the header, Initiate FLR, (wait), restore. The wait is
-   * returned, not charged. SPEC-DEVIATION: this repeats PciCore.resetFunction's sequence without its
-   * clock charge, because the VFIO core schedules the wait under dev_set locks; PciCore.resetFunction
-   * could take the wait as a parameter instead.
-   */
+  /** pci_reset_function by FLR; the completion wait is returned for the VFIO core to schedule. */
   #flr(): VfioWait {
-    const k = this.#env.k;
-    const cap = this.pdev.pcieCap!;
-    const saved: number[] = [];
-    for (let at = pci.PCI_COMMAND; at < 0x40; at += 4) saved.push(k.pciReadConfig(this.dev, at, 4));
-    const devctl = k.pciReadConfig(this.dev, cap + pci.PCI_EXP_DEVCTL, 2);
-    k.pciWriteConfig(this.dev, cap + pci.PCI_EXP_DEVCTL, 2, devctl | pci.PCI_EXP_DEVCTL_BCR_FLR);
-    k.pciWriteConfig(this.dev, cap + pci.PCI_EXP_DEVCTL, 2, devctl);
-    for (let i = saved.length - 1; i >= 0; i--) {
-      const at = pci.PCI_COMMAND + 4 * i;
-      if (at !== pci.PCI_COMMAND) k.pciWriteConfig(this.dev, at, 4, saved[i]!);
-    }
-    k.pciWriteConfig(this.dev, pci.PCI_COMMAND, 2, saved[0]! & 0xffff);
-    return { waitNs: this.#env.flrNs(this.dev) };
+    return { waitNs: this.#env.k.pciResetFunction(this.dev, false) };
   }
 
   // ---- info ----

@@ -156,11 +156,7 @@ export function virtioVfioPciModule(k: KernelApi): ModuleDef {
           migration === undefined
             ? undefined
             : MigrationFsm.register(migration, { warn: (t) => k.log.warn(t) });
-        const core = new VfioPciCoreDevice(
-          dev,
-          { k, flrNs: (d) => vfio.flrNsFor(d), chargeNs: (ns) => vfio.clock.advance(ns) },
-          name,
-        );
+        const core = new VfioPciCoreDevice(dev, { k, chargeNs: (ns) => vfio.clock.advance(ns) }, name);
         const ops = new VirtioVfioPciDevice({ k, dev, core, name, notify, fsm });
         const vdev = vfio.registerDevice({
           dev,

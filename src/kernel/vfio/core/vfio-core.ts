@@ -17,7 +17,6 @@
  * viable group without one. IOMMUFD binding is delegated to hooks the IOMMUFD code installs.
  */
 import {
-  DEFAULT_COSTS,
   errnoError,
   LabError,
   runConcurrently,
@@ -44,8 +43,6 @@ export interface VfioIommufdHooks {
 export interface VfioCoreOptions {
   readonly clock: VirtualClock;
   readonly resetPolicy?: VfioResetPolicy;
-  /** FLR completion time of a function (costs.md: 100 ms); default DEFAULT_COSTS.flrNs. */
-  readonly flrNsFor?: (dev: Device) => number;
 }
 
 /** What registering a device needs to know about it. */
@@ -71,11 +68,6 @@ export class VfioCore {
   resetPolicy: VfioResetPolicy;
   /** Installed by the IOMMUFD code; absent: BIND fails with EBADF. */
   iommufd: VfioIommufdHooks | undefined;
-  /**
-   * FLR completion time per function. SPEC-DEVIATION: KernelApi does not expose the host's per-device
-   * cost model yet, so the host (or a test) sets this; the default is the cost model's default.
-   */
-  flrNsFor: (dev: Device) => number;
   readonly #devices: VfioDevice[] = [];
   #nextMinor = 0;
   #nextGroup = 0;
@@ -83,7 +75,6 @@ export class VfioCore {
   constructor(o: VfioCoreOptions) {
     this.clock = o.clock;
     this.resetPolicy = o.resetPolicy ?? 'serialized-per-bus';
-    this.flrNsFor = o.flrNsFor ?? (() => DEFAULT_COSTS.flrNs);
   }
 
   /** vfio_register_group_dev: name the device, give it a group. */
