@@ -4,14 +4,26 @@
  * bus, and the log. Drivers receive this at module load, as real drivers link against exported
  * symbols.
  */
+import type { DevlinkRegistry } from './devlink/registry.js';
 import type { Device, Driver } from './driver-core/device.js';
 import type { DriverCore } from './driver-core/driver-core.js';
+import type { FunctionProviderRegistry } from './fnctl/provider.js';
 import type { KernelLog } from './log.js';
+import type { NetlinkBus } from './netlink/bus.js';
 import type { PciDev } from './pci/pci-dev.js';
+import type { VdpaRegistry } from './vdpa/registry.js';
 
 export interface KernelApi extends KernelIoApi {
   readonly log: KernelLog;
   readonly core: DriverCore;
+  /** Generic netlink: families register here; tools open sockets. */
+  readonly netlink: NetlinkBus;
+  /** devlink instances and ports drivers register. */
+  readonly devlink: DevlinkRegistry;
+  /** vDPA management devices and devices. */
+  readonly vdpa: VdpaRegistry;
+  /** Parents that can create functions through the common creation API. */
+  readonly functions: FunctionProviderRegistry;
   /** pci_enable_sriov: throws the errno sriov_enable returns. */
   pciEnableSriov(dev: Device, numVfs: number): void;
   /** pci_disable_sriov. */

@@ -8,10 +8,12 @@
  */
 import { type Bdf, type CostModel, errnoError, type VirtualClock } from '../base/index.js';
 import { createAuxiliaryBus } from './auxiliary/auxiliary.js';
+import { DevlinkRegistry } from './devlink/registry.js';
 import { Device, type Driver } from './driver-core/device.js';
 import { DriverCore } from './driver-core/driver-core.js';
 import type { Uevent } from './driver-core/uevent.js';
 import { shippedModules } from './drivers/index.js';
+import { FunctionProviderRegistry } from './fnctl/provider.js';
 import type { DmaCoherent, IoMem, KernelApi, KernelRam, MsixVector } from './kernel-api.js';
 import {
   KernelIo,
@@ -22,6 +24,7 @@ import {
 import { KernelLog } from './log.js';
 import { Modules } from './modules/modules.js';
 import { Udev } from './modules/udev.js';
+import { NetlinkBus } from './netlink/bus.js';
 import type { PciConfigAccess } from './pci/config-access.js';
 import { PciCore } from './pci/pci-core.js';
 import type { PciDev } from './pci/pci-dev.js';
@@ -29,6 +32,7 @@ import { createPciBus, pdevOf } from './pci/pci-driver.js';
 import { assignResources, type HostApertures } from './pci/setup-res.js';
 import { Sysfs, staticDir } from './sysfs/index.js';
 import { buildSysfsRoot } from './sysfs-tree/index.js';
+import { VdpaRegistry } from './vdpa/registry.js';
 
 export interface KernelOptions {
   readonly access: PciConfigAccess;
@@ -58,6 +62,10 @@ export class Kernel implements KernelApi {
   readonly #devices = new Map<PciDev, Device>();
   readonly #o: KernelOptions;
   readonly io: KernelIo;
+  readonly netlink: NetlinkBus;
+  readonly devlink = new DevlinkRegistry();
+  readonly vdpa = new VdpaRegistry();
+  readonly functions = new FunctionProviderRegistry();
 
   constructor(o: KernelOptions) {
     this.#o = o;
@@ -69,6 +77,7 @@ export class Kernel implements KernelApi {
       writeConfig: (p, offset, width, value) => this.pci.cfg.write(p.rid, offset, width, value),
     });
     this.clock = o.clock;
+    this.netlink = new NetlinkBus({ nowNs: () => o.clock.nowNs });
     this.log = new KernelLog(o.clock);
     let udev: Udev | undefined;
     this.core = new DriverCore({
