@@ -58,6 +58,19 @@ export interface DevlinkPortNewRequest {
   readonly controller?: number;
 }
 
+export type DevlinkParamCmode = 'runtime' | 'driverinit' | 'permanent';
+export type DevlinkParamValue = boolean | number | string;
+
+/** A driver parameter (devlink_param): `devlink dev param show/set`. */
+export interface DevlinkParam {
+  readonly name: string;
+  readonly type: 'bool' | 'u8' | 'u16' | 'u32' | 'string';
+  readonly cmodes: readonly DevlinkParamCmode[];
+  get(cmode: DevlinkParamCmode): DevlinkParamValue;
+  /** May throw NetlinkError (EINVAL with extack for a value the driver rejects). */
+  set(cmode: DevlinkParamCmode, value: DevlinkParamValue): void;
+}
+
 /** struct devlink_ops, the parts modeled. Every op may throw NetlinkError. */
 export interface DevlinkOps {
   eswitchModeGet?(): number;
@@ -67,6 +80,8 @@ export interface DevlinkOps {
   portFnHwAddrSet?(port: DevlinkPort, mac: Uint8Array): void;
   portFnStateSet?(port: DevlinkPort, state: DevlinkFnState): void;
   portFnCapsSet?(port: DevlinkPort, caps: { readonly roce?: boolean; readonly migratable?: boolean }): void;
+  /** The instance's parameters (devl_params_register). */
+  params?(): readonly DevlinkParam[];
 }
 
 /** A devlink instance: handle "<bus>/<dev>" ("pci/0000:10:00.0", "auxiliary/mnic_core.sf.1"). */
