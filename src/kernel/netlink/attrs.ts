@@ -1,0 +1,316 @@
+/**
+ * Netlink attributes (include/uapi/linux/netlink.h struct nlattr): constructors, the stream encoder,
+ * and the policy-driven decoder with nesting, as the kernel's nla_put_* helpers and strict validation
+ * shape them. Every malformation throws NlDecodeError naming the absolute byte offset. The message
+ * layer (nlmsghdr, genlmsghdr) is codec.ts.
+ */
+import { badInput, decodeStruct, encodeStruct, LabError } from '../../base/index.js';
+import { netlink as nl } from '../../spec/index.js';
+
+export type NlAttrKind = 'u8' | 'u16' | 'u32' | 'u64' | 'string' | 'binary' | 'flag' | 'nested';
+
+/** One attribute. `type` excludes the NLA_F_* bits; those are the `nestedFlag` / `netByteorder` fields. */
+export type NlAttr =
+  | {
+      readonly type: number;
+      readonly kind: 'u8' | 'u16' | 'u32';
+      readonly value: number;
+      readonly netByteorder: boolean;
+    }
+  | { readonly type: number; readonly kind: 'u64'; readonly value: bigint; readonly netByteorder: boolean }
+  | { readonly type: number; readonly kind: 'string'; readonly value: string }
+  | { readonly type: number; readonly kind: 'binary'; readonly value: Uint8Array }
+  | { readonly type: number; readonly kind: 'flag' }
+  | {
+      readonly type: number;
+      readonly kind: 'nested';
+      readonly attrs: readonly NlAttr[];
+      /** NLA_F_NESTED on the wire: nla_nest_start sets it, nla_nest_start_noflag (and libmnl) do not. */
+      readonly nestedFlag: boolean;
+    };
+
+/** How to decode each attribute type of one attribute space. */
+export interface NlPolicy {
+  readonly [type: number]: NlPolicyEntry | undefined;
+}
+export type NlPolicyEntry =
+  | Exclude<NlAttrKind, 'nested'>
+  | { readonly kind: 'nested'; readonly policy: NlPolicy }
+  /** A nest of entries whose types are indexes (1, 2, ...), each a nest in `policy`: CTRL_ATTR_OPS style. */
+  | { readonly kind: 'nested-array'; readonly policy: NlPolicy };
+
+/** Attribute constructors, so call sites read like nla_put_*. */
+export const nla = {
+  u8: (type: number, value: number): NlAttr => ({ type, kind: 'u8', value, netByteorder: false }),
+  u16: (type: number, value: number): NlAttr => ({ type, kind: 'u16', value, netByteorder: false }),
+  u32: (type: number, value: number): NlAttr => ({ type, kind: 'u32', value, netByteorder: false }),
+  u64: (type: number, value: bigint): NlAttr => ({ type, kind: 'u64', value, netByteorder: false }),
+  /** NLA_F_NET_BYTEORDER integers (nla_put_be16 / be32 / be64). */
+  be16: (type: number, value: number): NlAttr => ({ type, kind: 'u16', value, netByteorder: true }),
+  be32: (type: number, value: number): NlAttr => ({ type, kind: 'u32', value, netByteorder: true }),
+  be64: (type: number, value: bigint): NlAttr => ({ type, kind: 'u64', value, netByteorder: true }),
+  string: (type: number, value: string): NlAttr => ({ type, kind: 'string', value }),
+  binary: (type: number, value: Uint8Array): NlAttr => ({ type, kind: 'binary', value }),
+  flag: (type: number): NlAttr => ({ type, kind: 'flag' }),
+  /** nla_nest_start: sets NLA_F_NESTED. */
+  nest: (type: number, attrs: readonly NlAttr[]): NlAttr => ({
+    type,
+    kind: 'nested',
+    attrs,
+    nestedFlag: true,
+  }),
+  /** nla_nest_start_noflag: no NLA_F_NESTED, as the controller family and libmnl users emit. */
+  nestNoflag: (type: number, attrs: readonly NlAttr[]): NlAttr => ({
+    type,
+    kind: 'nested',
+    attrs,
+    nestedFlag: false,
+  }),
+} as const;
+
+/**
+ * Malformed netlink input: LabError('bad-input') plus the byte offset of the offending header or
+ * attribute, which the kernel would report as NLMSGERR_ATTR_OFFS.
+ */
+export class NlDecodeError extends LabError {
+  readonly offset: number;
+  constructor(offset: number, message: string, cause?: unknown) {
+    super('bad-input', message, { cause });
+    this.offset = offset;
+  }
+}
+
+/** @internal */
+export function malformed(offset: number, message: string, cause?: unknown): NlDecodeError {
+  return new NlDecodeError(offset, message, cause);
+}
+
+const INT_WIDTH = { u8: 1, u16: 2, u32: 4, u64: 8 } as const;
+
+export function nlaAlign(lengthBytes: number): number {
+  return (lengthBytes + nl.NLA_ALIGNTO - 1) & ~(nl.NLA_ALIGNTO - 1);
+}
+export function nlmsgAlign(lengthBytes: number): number {
+  return (lengthBytes + nl.NLMSG_ALIGNTO - 1) & ~(nl.NLMSG_ALIGNTO - 1);
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** @internal */
+export function checkUint(what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw badInput(`${what}: ${value} out of range 0..${max}`);
+}
+
+/** Little-endian bytes of an unsigned integer of `width` bytes; reversed for NLA_F_NET_BYTEORDER. */
+function intBytes(value: number | bigint, width: 1 | 2 | 4 | 8, bigEndian: boolean): Uint8Array {
+  const out = new Uint8Array(width);
+  let v = BigInt(value);
+  for (let i = 0; i < width; i++) {
+    out[bigEndian ? width - 1 - i : i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function intFromBytes(bytes: Uint8Array, bigEndian: boolean): bigint {
+  let v = 0n;
+  for (let i = 0; i < bytes.length; i++) v = (v << 8n) | BigInt(bytes[bigEndian ? i : bytes.length - 1 - i]!);
+  return v;
+}
+
+function payloadOf(attr: NlAttr): Uint8Array {
+  switch (attr.kind) {
+    case 'u8':
+    case 'u16':
+    case 'u32': {
+      const width = INT_WIDTH[attr.kind];
+      checkUint(`attribute ${attr.type} (${attr.kind})`, attr.value, 2 ** (8 * width) - 1);
+      return intBytes(attr.value, width, attr.netByteorder);
+    }
+    case 'u64':
+      if (attr.value < 0n || attr.value > 0xffff_ffff_ffff_ffffn) {
+        throw badInput(`attribute ${attr.type} (u64): ${attr.value} out of range`);
+      }
+      return intBytes(attr.value, 8, attr.netByteorder);
+    case 'string': {
+      if (attr.value.includes('\0')) throw badInput(`attribute ${attr.type} (string): embedded NUL`);
+      const text = utf8.encode(attr.value);
+      const out = new Uint8Array(text.length + 1);
+      out.set(text);
+      return out;
+    }
+    case 'binary':
+      return attr.value;
+    case 'flag':
+      return new Uint8Array(0);
+    case 'nested':
+      return encodeAttrs(attr.attrs);
+  }
+}
+
+function wireType(attr: NlAttr): number {
+  checkUint('nla_type', attr.type, nl.NLA_TYPE_MASK);
+  switch (attr.kind) {
+    case 'u8':
+    case 'u16':
+    case 'u32':
+    case 'u64':
+      return attr.type | (attr.netByteorder ? nl.NLA_F_NET_BYTEORDER : 0);
+    case 'nested':
+      return attr.type | (attr.nestedFlag ? nl.NLA_F_NESTED : 0);
+    case 'string':
+    case 'binary':
+    case 'flag':
+      return attr.type;
+  }
+}
+
+/** An attribute stream: each attribute's header, payload, and zero padding to NLA_ALIGN. */
+export function encodeAttrs(attrs: readonly NlAttr[]): Uint8Array {
+  const parts = attrs.map((attr) => {
+    const payload = payloadOf(attr);
+    const nlaLen = nl.NLA_HDRLEN + payload.length;
+    if (nlaLen > 0xffff) throw badInput(`attribute ${attr.type}: nla_len ${nlaLen} exceeds 65535`);
+    const out = new Uint8Array(nlaAlign(nlaLen));
+    out.set(encodeStruct(nl.Nlattr, { nlaLen, nlaType: wireType(attr) }));
+    out.set(payload, nl.NLA_HDRLEN);
+    return out;
+  });
+  return concatBytes(parts);
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One attribute as framed, before its payload is interpreted. `offset` is absolute in the buffer. */
+export interface NlRawAttr {
+  readonly offset: number;
+  readonly wireType: number;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Split `bytes[start, end)` into attributes. `end` is the container's end; the last attribute may omit
+ * its trailing padding when the container ends first (the kernel's nla_for_each_attr does the same).
+ */
+export function splitAttrs(bytes: Uint8Array, start: number, end: number): NlRawAttr[] {
+  const out: NlRawAttr[] = [];
+  let at = start;
+  while (at < end) {
+    if (end - at < nl.NLA_HDRLEN) {
+      throw malformed(
+        at,
+        `netlink attribute at offset ${at}: ${end - at} trailing bytes, shorter than nlattr header`,
+      );
+    }
+    const { nlaLen, nlaType } = decodeStruct(nl.Nlattr, bytes.subarray(at, at + nl.NLA_HDRLEN));
+    if (nlaLen < nl.NLA_HDRLEN) {
+      throw malformed(
+        at,
+        `netlink attribute at offset ${at}: nla_len ${nlaLen} smaller than header (${nl.NLA_HDRLEN})`,
+      );
+    }
+    if (nlaLen > end - at) {
+      throw malformed(
+        at,
+        `netlink attribute at offset ${at}: nla_len ${nlaLen} runs past its container end at ${end}`,
+      );
+    }
+    out.push({ offset: at, wireType: nlaType, payload: bytes.subarray(at + nl.NLA_HDRLEN, at + nlaLen) });
+    at = Math.min(at + nlaAlign(nlaLen), end);
+  }
+  return out;
+}
+
+function decodeOne(bytes: Uint8Array, raw: NlRawAttr, policy: NlPolicy): NlAttr {
+  const type = raw.wireType & nl.NLA_TYPE_MASK;
+  const nestedFlag = (raw.wireType & nl.NLA_F_NESTED) !== 0;
+  const netByteorder = (raw.wireType & nl.NLA_F_NET_BYTEORDER) !== 0;
+  const entry = policy[type];
+  const where = `netlink attribute ${type} at offset ${raw.offset}`;
+  const payloadStart = raw.offset + nl.NLA_HDRLEN;
+  const kind: NlAttrKind | 'nested-array' =
+    entry === undefined ? (nestedFlag ? 'nested' : 'binary') : typeof entry === 'string' ? entry : entry.kind;
+  const subPolicy: NlPolicy = entry !== undefined && typeof entry !== 'string' ? entry.policy : {};
+  if (nestedFlag && kind !== 'nested' && kind !== 'nested-array')
+    throw malformed(raw.offset, `${where}: NLA_F_NESTED on a ${kind} attribute`);
+  if (netByteorder && !(kind in INT_WIDTH))
+    throw malformed(raw.offset, `${where}: NLA_F_NET_BYTEORDER on a ${kind} attribute`);
+  switch (kind) {
+    case 'u8':
+    case 'u16':
+    case 'u32':
+    case 'u64': {
+      const width = INT_WIDTH[kind];
+      if (raw.payload.length !== width)
+        throw malformed(raw.offset, `${where}: ${kind} with ${raw.payload.length}-byte payload`);
+      const v = intFromBytes(raw.payload, netByteorder);
+      return kind === 'u64'
+        ? { type, kind, value: v, netByteorder }
+        : { type, kind, value: Number(v), netByteorder };
+    }
+    case 'string': {
+      const nul = raw.payload.indexOf(0);
+      if (nul !== raw.payload.length - 1) {
+        throw malformed(
+          raw.offset,
+          `${where}: string ${nul < 0 ? 'without NUL terminator' : 'with embedded NUL'}`,
+        );
+      }
+      try {
+        return { type, kind, value: utf8Strict.decode(raw.payload.subarray(0, nul)) };
+      } catch (cause) {
+        throw malformed(raw.offset, `${where}: string is not valid UTF-8`, cause);
+      }
+    }
+    case 'binary':
+      return { type, kind, value: raw.payload.slice() };
+    case 'flag':
+      if (raw.payload.length !== 0)
+        throw malformed(raw.offset, `${where}: flag with ${raw.payload.length}-byte payload`);
+      return { type, kind };
+    case 'nested':
+      return {
+        type,
+        kind: 'nested',
+        attrs: decodeAttrsIn(bytes, payloadStart, payloadStart + raw.payload.length, subPolicy),
+        nestedFlag,
+      };
+    case 'nested-array': {
+      // Each entry's type is its index; every entry is a nest in the sub-policy.
+      const items = splitAttrs(bytes, payloadStart, payloadStart + raw.payload.length).map((item) =>
+        decodeOne(bytes, item, { [item.wireType & nl.NLA_TYPE_MASK]: { kind: 'nested', policy: subPolicy } }),
+      );
+      return { type, kind: 'nested', attrs: items, nestedFlag };
+    }
+  }
+}
+
+function decodeAttrsIn(bytes: Uint8Array, start: number, end: number, policy: NlPolicy): NlAttr[] {
+  return splitAttrs(bytes, start, end).map((raw) => decodeOne(bytes, raw, policy));
+}
+
+/**
+ * Decode an attribute stream. `baseOffset` is where `bytes` sits in the enclosing message, so error
+ * offsets (and NLMSGERR_ATTR_OFFS computed from them) are message-relative.
+ */
+export function decodeAttrs(bytes: Uint8Array, policy: NlPolicy = {}, baseOffset = 0): NlAttr[] {
+  if (baseOffset === 0) return decodeAttrsIn(bytes, 0, bytes.length, policy);
+  const framed = new Uint8Array(baseOffset + bytes.length);
+  framed.set(bytes, baseOffset);
+  return decodeAttrsIn(framed, baseOffset, framed.length, policy);
+}
+
+/** First attribute of `type` in a decoded list, or undefined. */
+export function findAttr(attrs: readonly NlAttr[], type: number): NlAttr | undefined {
+  return attrs.find((a) => a.type === type);
+}
