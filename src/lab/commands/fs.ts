@@ -237,8 +237,12 @@ function catCommand(env: FsCommandEnv): ShellCommand {
       const parsed = parseShortOptions('cat', args, 'u', {}, io);
       if (parsed === undefined) return 1;
       let status = 0;
-      for (const operand of parsed.operands) {
-        if (operand === '-') continue; // stdin: the shell has none, so it reads as empty
+      const operands = parsed.operands.length === 0 ? ['-'] : parsed.operands;
+      for (const operand of operands) {
+        if (operand === '-') {
+          io.out(io.stdin ?? ''); // stdin: the previous command of a pipeline, else empty
+          continue;
+        }
         try {
           const data = env.fs.read(env.absolutePath(operand));
           io.out(typeof data === 'string' ? data : latin1(data));

@@ -5,6 +5,7 @@ import { ethtoolCommand } from './ethtool.js';
 import { fsCommands } from './fs.js';
 import { dmesgCommand, lsmodCommand, modprobeCommand, rmmodCommand, udevadmCommand } from './kernel-tools.js';
 import { lspciCommand } from './lspci.js';
+import { textCommands } from './text.js';
 import { vfioCommand } from './vfio.js';
 import { virtioAdminCommand } from './virtio-admin.js';
 
@@ -20,6 +21,7 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
   const ref: { shell?: Shell } = {};
   const commands = [
     ...fsCommands({ fs, absolutePath: (p) => ref.shell!.absolutePath(p) }),
+    ...textCommands({ fs, absolutePath: (p) => ref.shell!.absolutePath(p) }),
     lspciCommand(host, o.readFile),
     dmesgCommand(k),
     modprobeCommand(k),

@@ -142,6 +142,8 @@ export class Shell {
       const cmdIo: CommandIo = file === undefined ? io : { out: collect, err: io.err };
       if (words.length === 0) {
         status = 0;
+      } else if (parsed.pipeline.length > 1) {
+        status = this.#pipeline([words, ...parsed.pipeline.slice(1)], cmdIo);
       } else if (words[0] === 'exit') {
         exit = this.#exit(words[1], cmdIo);
         status = exit;
@@ -207,6 +209,31 @@ export class Shell {
       io.err(`${name}: ${message}\n`);
       return status === 0 ? onError : status;
     }
+  }
+
+  /**
+   * `a | b | c`: each command reads what the one before wrote; the line's status is the last one's
+   * (bash without pipefail). An `exit` inside a pipeline runs in a subshell, so it leaves nothing.
+   */
+  #pipeline(stages: readonly (readonly string[])[], io: CommandIo): number {
+    let input: string | undefined;
+    let status = 0;
+    stages.forEach((words, i) => {
+      let captured = '';
+      const last = i === stages.length - 1;
+      const stageIo: CommandIo = {
+        ...(input === undefined ? {} : { stdin: input }),
+        out: last
+          ? io.out
+          : (t) => {
+              captured += t;
+            },
+        err: io.err,
+      };
+      status = words[0] === 'exit' ? this.#exit(words[1], stageIo) : this.#run(words, stageIo);
+      input = captured;
+    });
+    return status;
   }
 
   #run(words: readonly string[], io: CommandIo): number {

@@ -2,17 +2,25 @@
  * Splits a shell line into words the way sh does for the cases a host shell needs: blanks separate
  * words, '…' quotes literally, "…" quotes with \" \\ \$ escapes, a backslash outside quotes escapes the
  * next character, `#` at the start of a word begins a comment, and `>` / `>>` redirect stdout to a
- * file (for `echo 1 > /sys/...`). No variables, globs, pipes or command substitution.
+ * file (for `echo 1 > /sys/...`), and `|` separates the commands of a pipeline. No variables, globs,
+ * `||`/`&&`/`;` lists or command substitution.
+ *
+ * SPEC-DEVIATION: a redirect is accepted only on the last command of a pipeline (bash allows one on
+ * each); `a > f | b` is a syntax error here.
  */
 import { badInput } from '../../base/index.js';
 
 export interface ParsedLine {
+  /** The first command's words (the whole line when there is no pipe). */
   readonly words: string[];
+  /** Every command of the pipeline, in order; `pipeline[0]` is `words`. */
+  readonly pipeline: string[][];
   readonly redirect?: { readonly path: string; readonly append: boolean };
 }
 
 export function tokenize(line: string): ParsedLine {
-  const words: string[] = [];
+  const pipeline: string[][] = [[]];
+  let words = pipeline[0]!;
   let redirect: { path: string; append: boolean } | undefined;
   let pendingRedirect: { append: boolean } | undefined;
   let word = '';
@@ -34,6 +42,15 @@ export function tokenize(line: string): ParsedLine {
       finish();
     } else if (c === '#' && !inWord) {
       break;
+    } else if (c === '|') {
+      finish();
+      if (line[i + 1] === '|') throw badInput("syntax error near unexpected token `||'");
+      if (words.length === 0 || pendingRedirect !== undefined)
+        throw badInput("syntax error near unexpected token `|'");
+      if (redirect !== undefined)
+        throw badInput('a redirect is only supported on the last command of a pipeline');
+      words = [];
+      pipeline.push(words);
     } else if (c === '>') {
       finish();
       if (pendingRedirect !== undefined || redirect !== undefined) {
@@ -67,5 +84,7 @@ export function tokenize(line: string): ParsedLine {
   }
   finish();
   if (pendingRedirect !== undefined) throw badInput("syntax error near unexpected token `newline'");
-  return redirect === undefined ? { words } : { words, redirect };
+  if (pipeline.length > 1 && words.length === 0) throw badInput("syntax error near unexpected token `|'");
+  const first = pipeline[0]!;
+  return redirect === undefined ? { words: first, pipeline } : { words: first, pipeline, redirect };
 }
