@@ -4,7 +4,7 @@
  * shape them. Every malformation throws NlDecodeError naming the absolute byte offset. The message
  * layer (nlmsghdr, genlmsghdr) is codec.ts.
  */
-import { badInput, decodeStruct, encodeStruct, LabError } from '../../base/index.js';
+import { badInput, LabError } from '../../base/index.js';
 import { netlink as nl } from '../../spec/index.js';
 
 export type NlAttrKind = 'u8' | 'u16' | 'u32' | 'u64' | 'string' | 'binary' | 'flag' | 'nested';
@@ -103,51 +103,102 @@ export function checkUint(what: string, value: number, max: number): void {
     throw badInput(`${what}: ${value} out of range 0..${max}`);
 }
 
-/** Little-endian bytes of an unsigned integer of `width` bytes; reversed for NLA_F_NET_BYTEORDER. */
-function intBytes(value: number | bigint, width: 1 | 2 | 4 | 8, bigEndian: boolean): Uint8Array {
-  const out = new Uint8Array(width);
-  let v = BigInt(value);
-  for (let i = 0; i < width; i++) {
-    out[bigEndian ? width - 1 - i : i] = Number(v & 0xffn);
-    v >>= 8n;
+/** UTF-8 length of a string without encoding it (lone surrogates count 3, as TextEncoder writes U+FFFD). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
   }
-  return out;
+  return n;
 }
 
-function intFromBytes(bytes: Uint8Array, bigEndian: boolean): bigint {
-  let v = 0n;
-  for (let i = 0; i < bytes.length; i++) v = (v << 8n) | BigInt(bytes[bigEndian ? i : bytes.length - 1 - i]!);
-  return v;
-}
-
-function payloadOf(attr: NlAttr): Uint8Array {
+/** Payload length of one attribute, validating its value as nla_put_* would refuse it. */
+function payloadLength(attr: NlAttr): number {
   switch (attr.kind) {
     case 'u8':
     case 'u16':
     case 'u32': {
       const width = INT_WIDTH[attr.kind];
       checkUint(`attribute ${attr.type} (${attr.kind})`, attr.value, 2 ** (8 * width) - 1);
-      return intBytes(attr.value, width, attr.netByteorder);
+      return width;
     }
     case 'u64':
       if (attr.value < 0n || attr.value > 0xffff_ffff_ffff_ffffn) {
         throw badInput(`attribute ${attr.type} (u64): ${attr.value} out of range`);
       }
-      return intBytes(attr.value, 8, attr.netByteorder);
-    case 'string': {
+      return 8;
+    case 'string':
       if (attr.value.includes('\0')) throw badInput(`attribute ${attr.type} (string): embedded NUL`);
-      const text = utf8.encode(attr.value);
-      const out = new Uint8Array(text.length + 1);
-      out.set(text);
-      return out;
-    }
+      return utf8Length(attr.value) + 1;
     case 'binary':
-      return attr.value;
+      return attr.value.length;
     case 'flag':
-      return new Uint8Array(0);
+      return 0;
     case 'nested':
-      return encodeAttrs(attr.attrs);
+      return attrsLength(attr.attrs);
   }
+}
+
+/** Bytes an attribute stream takes, padding included. */
+function attrsLength(attrs: readonly NlAttr[]): number {
+  let n = 0;
+  for (const a of attrs) {
+    const nlaLen = nl.NLA_HDRLEN + payloadLength(a);
+    if (nlaLen > 0xffff) throw badInput(`attribute ${a.type}: nla_len ${nlaLen} exceeds 65535`);
+    n += nlaAlign(nlaLen);
+  }
+  return n;
+}
+
+/** Write `attrs` at `at` (the buffer is zeroed, so padding needs no writes); returns the end offset. */
+function writeAttrs(out: Uint8Array, view: DataView, at: number, attrs: readonly NlAttr[]): number {
+  for (const a of attrs) {
+    const start = at;
+    at += nl.NLA_HDRLEN;
+    switch (a.kind) {
+      case 'u8':
+        out[at] = a.value;
+        at += 1;
+        break;
+      case 'u16':
+        view.setUint16(at, a.value, !a.netByteorder);
+        at += 2;
+        break;
+      case 'u32':
+        view.setUint32(at, a.value, !a.netByteorder);
+        at += 4;
+        break;
+      case 'u64':
+        view.setBigUint64(at, a.value, !a.netByteorder);
+        at += 8;
+        break;
+      case 'string':
+        at += utf8.encodeInto(a.value, out.subarray(at)).written + 1;
+        break;
+      case 'binary':
+        out.set(a.value, at);
+        at += a.value.length;
+        break;
+      case 'flag':
+        break;
+      case 'nested':
+        at = writeAttrs(out, view, at, a.attrs);
+        break;
+    }
+    view.setUint16(start, at - start, true);
+    view.setUint16(start + 2, wireType(a), true);
+    at = nlaAlign(at);
+  }
+  return at;
 }
 
 function wireType(attr: NlAttr): number {
@@ -169,16 +220,9 @@ function wireType(attr: NlAttr): number {
 
 /** An attribute stream: each attribute's header, payload, and zero padding to NLA_ALIGN. */
 export function encodeAttrs(attrs: readonly NlAttr[]): Uint8Array {
-  const parts = attrs.map((attr) => {
-    const payload = payloadOf(attr);
-    const nlaLen = nl.NLA_HDRLEN + payload.length;
-    if (nlaLen > 0xffff) throw badInput(`attribute ${attr.type}: nla_len ${nlaLen} exceeds 65535`);
-    const out = new Uint8Array(nlaAlign(nlaLen));
-    out.set(encodeStruct(nl.Nlattr, { nlaLen, nlaType: wireType(attr) }));
-    out.set(payload, nl.NLA_HDRLEN);
-    return out;
-  });
-  return concatBytes(parts);
+  const out = new Uint8Array(attrsLength(attrs));
+  writeAttrs(out, new DataView(out.buffer), 0, attrs);
+  return out;
 }
 
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -212,7 +256,8 @@ export function splitAttrs(bytes: Uint8Array, start: number, end: number): NlRaw
         `netlink attribute at offset ${at}: ${end - at} trailing bytes, shorter than nlattr header`,
       );
     }
-    const { nlaLen, nlaType } = decodeStruct(nl.Nlattr, bytes.subarray(at, at + nl.NLA_HDRLEN));
+    const nlaLen = bytes[at]! | (bytes[at + 1]! << 8);
+    const nlaType = bytes[at + 2]! | (bytes[at + 3]! << 8);
     if (nlaLen < nl.NLA_HDRLEN) {
       throw malformed(
         at,
@@ -231,20 +276,31 @@ export function splitAttrs(bytes: Uint8Array, start: number, end: number): NlRaw
   return out;
 }
 
+/** The first `length` bytes as text when they are all ASCII (the common case, without a decoder call). */
+function asciiText(bytes: Uint8Array, length: number): string | undefined {
+  let text = '';
+  for (let i = 0; i < length; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return undefined;
+    text += String.fromCharCode(c);
+  }
+  return text;
+}
+
 function decodeOne(bytes: Uint8Array, raw: NlRawAttr, policy: NlPolicy): NlAttr {
   const type = raw.wireType & nl.NLA_TYPE_MASK;
   const nestedFlag = (raw.wireType & nl.NLA_F_NESTED) !== 0;
   const netByteorder = (raw.wireType & nl.NLA_F_NET_BYTEORDER) !== 0;
   const entry = policy[type];
-  const where = `netlink attribute ${type} at offset ${raw.offset}`;
+  const where = (): string => `netlink attribute ${type} at offset ${raw.offset}`;
   const payloadStart = raw.offset + nl.NLA_HDRLEN;
   const kind: NlAttrKind | 'nested-array' =
     entry === undefined ? (nestedFlag ? 'nested' : 'binary') : typeof entry === 'string' ? entry : entry.kind;
   const subPolicy: NlPolicy = entry !== undefined && typeof entry !== 'string' ? entry.policy : {};
   if (nestedFlag && kind !== 'nested' && kind !== 'nested-array')
-    throw malformed(raw.offset, `${where}: NLA_F_NESTED on a ${kind} attribute`);
+    throw malformed(raw.offset, `${where()}: NLA_F_NESTED on a ${kind} attribute`);
   if (netByteorder && !(kind in INT_WIDTH))
-    throw malformed(raw.offset, `${where}: NLA_F_NET_BYTEORDER on a ${kind} attribute`);
+    throw malformed(raw.offset, `${where()}: NLA_F_NET_BYTEORDER on a ${kind} attribute`);
   switch (kind) {
     case 'u8':
     case 'u16':
@@ -252,31 +308,35 @@ function decodeOne(bytes: Uint8Array, raw: NlRawAttr, policy: NlPolicy): NlAttr 
     case 'u64': {
       const width = INT_WIDTH[kind];
       if (raw.payload.length !== width)
-        throw malformed(raw.offset, `${where}: ${kind} with ${raw.payload.length}-byte payload`);
-      const v = intFromBytes(raw.payload, netByteorder);
-      return kind === 'u64'
-        ? { type, kind, value: v, netByteorder }
-        : { type, kind, value: Number(v), netByteorder };
+        throw malformed(raw.offset, `${where()}: ${kind} with ${raw.payload.length}-byte payload`);
+      const p = raw.payload;
+      const view = new DataView(p.buffer, p.byteOffset, width);
+      const le = !netByteorder;
+      if (kind === 'u64') return { type, kind, value: view.getBigUint64(0, le), netByteorder };
+      const value = kind === 'u8' ? p[0]! : kind === 'u16' ? view.getUint16(0, le) : view.getUint32(0, le);
+      return { type, kind, value, netByteorder };
     }
     case 'string': {
       const nul = raw.payload.indexOf(0);
       if (nul !== raw.payload.length - 1) {
         throw malformed(
           raw.offset,
-          `${where}: string ${nul < 0 ? 'without NUL terminator' : 'with embedded NUL'}`,
+          `${where()}: string ${nul < 0 ? 'without NUL terminator' : 'with embedded NUL'}`,
         );
       }
+      const ascii = asciiText(raw.payload, nul);
+      if (ascii !== undefined) return { type, kind, value: ascii };
       try {
         return { type, kind, value: utf8Strict.decode(raw.payload.subarray(0, nul)) };
       } catch (cause) {
-        throw malformed(raw.offset, `${where}: string is not valid UTF-8`, cause);
+        throw malformed(raw.offset, `${where()}: string is not valid UTF-8`, cause);
       }
     }
     case 'binary':
       return { type, kind, value: raw.payload.slice() };
     case 'flag':
       if (raw.payload.length !== 0)
-        throw malformed(raw.offset, `${where}: flag with ${raw.payload.length}-byte payload`);
+        throw malformed(raw.offset, `${where()}: flag with ${raw.payload.length}-byte payload`);
       return { type, kind };
     case 'nested':
       return {
