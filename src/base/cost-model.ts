@@ -36,12 +36,16 @@ export const costModelSchema = z
         stub: ns,
         /** A PF core driver that brings up an admin or firmware interface (estimate). */
         core: ns,
+        /** A vDPA parent driver's probe: caps query, management device registration (estimate). */
+        vdpa: ns,
       })
       .strict(),
     /** One virtio admin command through the PF's admin virtqueue ("tens of µs", estimate). */
     adminCommandNs: ns,
     /** One firmware RPC command of a multi-subsystem NIC ("tens of µs to ms", estimate). */
     firmwareCommandNs: ns,
+    /** Added to a batched firmware command (CREATE/DESTROY_SIOV_FNS) per function it makes or frees (estimate). */
+    firmwarePerFunctionNs: ns,
     /** Usable DMA bandwidth of the device's link (PCIe Gen4 x16: ~25 GB/s). const (link). */
     dmaBandwidthBytesPerSec: rate,
     /** Fixed latency of one DMA transaction (estimate). */
@@ -62,9 +66,16 @@ export const DEFAULT_COSTS: CostModel = Object.freeze({
   vfEnableWaitNs: 100_000_000,
   vfDisableWaitNs: 1_000_000_000,
   flrNs: 100_000_000,
-  driverProbeNs: Object.freeze({ netdev: 400_000_000, vfio: 1_000_000, stub: 20_000, core: 50_000_000 }),
+  driverProbeNs: Object.freeze({
+    netdev: 400_000_000,
+    vfio: 1_000_000,
+    stub: 20_000,
+    core: 50_000_000,
+    vdpa: 10_000_000,
+  }),
   adminCommandNs: 30_000,
   firmwareCommandNs: 100_000,
+  firmwarePerFunctionNs: 2_000,
   dmaBandwidthBytesPerSec: 25e9,
   dmaLatencyNs: 1_000,
   memcpyBytesPerSec: 9e9,

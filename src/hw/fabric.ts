@@ -21,7 +21,19 @@ interface RootPortEntry {
   readonly below: Map<number, PciFunction>;
   /** The physical functions among them (VFs are decoded through their PF's SR-IOV BARs). */
   readonly physical: PciFunction[];
+  /** The port's windows as last decoded, with the raw window registers they came from. */
+  windows?: { readonly raw: readonly number[]; readonly value: PortWindows };
 }
+
+type PortWindows = Pick<ReturnType<typeof bridgeWindows>, 'memory' | 'prefetchable'>;
+
+/** The registers a bridge's memory windows are made of (Memory and Prefetchable Base/Limit, upper 32s). */
+const WINDOW_REGS = [
+  pci.PCI_MEMORY_BASE,
+  pci.PCI_PREF_MEMORY_BASE,
+  pci.PCI_PREF_BASE_UPPER32,
+  pci.PCI_PREF_LIMIT_UPPER32,
+] as const;
 
 export class PcieFabric {
   readonly domain: number;
@@ -55,7 +67,10 @@ export class PcieFabric {
 
   /** The root port an attached function sits under (undefined for bus 0 functions). */
   rootPortOf(fn: PciFunction): PciFunction | undefined {
-    return this.#ports.find((p) => [...p.below.values()].includes(fn))?.port;
+    // By the function's own routing ID: no walk over every function below every port.
+    const rid = fn.placement?.rid;
+    if (rid === undefined) return undefined;
+    return this.#ports.find((p) => p.below.get(rid) === fn)?.port;
   }
 
   get rootPorts(): readonly PciFunction[] {
@@ -139,7 +154,7 @@ export class PcieFabric {
     }
     for (const entry of this.#ports) {
       if ((entry.port.config.get(pci.PCI_COMMAND, 2) & pci.PCI_COMMAND_MEMORY) === 0) continue;
-      const w = bridgeWindows(entry.port);
+      const w = this.#windowsOf(entry);
       const inWindow = (win: { base: bigint; limit: bigint } | undefined): boolean =>
         win !== undefined && address >= win.base && address <= win.limit;
       if (!inWindow(w.memory) && !inWindow(w.prefetchable)) continue;
@@ -151,6 +166,21 @@ export class PcieFabric {
       }
     }
     return undefined;
+  }
+
+  /**
+   * bridgeWindows of the port, decoded again only when its window registers changed: every MMIO
+   * request passes here, and the decode builds BigInts from six registers.
+   */
+  #windowsOf(entry: RootPortEntry): PortWindows {
+    const cs = entry.port.config;
+    const cached = entry.windows;
+    if (cached !== undefined && WINDOW_REGS.every((reg, i) => cs.get(reg, 4) === cached.raw[i])) {
+      return cached.value;
+    }
+    const value = bridgeWindows(entry.port);
+    entry.windows = { raw: WINDOW_REGS.map((reg) => cs.get(reg, 4)), value };
+    return value;
   }
 
   /**

@@ -9,6 +9,7 @@ export * from './config-space.js';
 export * from './devices/catalog.js';
 export * from './devices/common.js';
 export * from './devices/host-bridge.js';
+export * from './devices/mnic/index.js';
 export * from './devices/root-port.js';
 export * from './devices/sriov-endpoint.js';
 export * from './devices/virtio-net/index.js';

@@ -9,14 +9,20 @@
  *   MSI-X in BAR1, the virtio structures in a 64-bit BAR4. Behind them: the virtio-net device model
  *   (devices/virtio-net), the PF with an admin virtqueue whose commands go to `adminEngine`.
  * - mnic: the multi-subsystem NIC, under vfiolab's vendor ID 0x1F00 (unassigned in pci.ids).
- *   127 VFs (a ConnectX-7's limit, facts/costs.md), a 32 MiB firmware BAR0 with MSI-X inside it.
+ *   127 VFs (a ConnectX-7's limit, facts/costs.md), a 32 MiB firmware BAR0 with MSI-X inside it, a
+ *   64-bit BAR2 of SF windows and a 64-bit BAR4 of SIOV function windows (each sized to the next power
+ *   of two of max × window size; absent when the max is 0, as without options). Behind them:
+ *   devices/mnic.
  * - accel: a small accelerator (class 0x1200, processing accelerator) without ARI: its VFs go on the
  *   next bus number, eight device numbers apart, as non-ARI SR-IOV parts lay them out.
  */
 import { LabError } from '../../base/index.js';
+import { mnicfw } from '../../spec/index.js';
+import type { BarLayout } from '../bar.js';
 import type { HwContext } from '../hw-context.js';
 import type { PciFunction } from '../pci-function.js';
 import { createAdminEngine } from '../virtio/admin-engine.js';
+import { MnicNic } from './mnic/index.js';
 import { createEndpoint, type EndpointSpec } from './sriov-endpoint.js';
 import { type AdminEngineFactory, VirtioNetPf } from './virtio-net/index.js';
 
@@ -49,6 +55,12 @@ export interface DeviceOptions {
   readonly initialVfs?: number;
   /** virtio-net: the admin command engine of the PF's admin virtqueue (default: non-strict engine). */
   readonly adminEngine?: AdminEngineFactory;
+  /** mnic: SF table size (default 0 here: the bare PCI face; topologies default to 256, lab/topology). */
+  readonly maxSfs?: number;
+  /** mnic: SIOV function table size (default 0: no RID pool given). */
+  readonly maxSiovFns?: number;
+  /** mnic: first RID of the SIOV RID pool (two RIDs per SIOV function). */
+  readonly siovRidBase?: number;
 }
 
 export interface DeviceKindInfo {
@@ -77,27 +89,7 @@ export const DEVICE_CATALOG: Readonly<Record<DeviceKind, DeviceKindInfo>> = {
     defaultTotalVfs: 127,
     maxTotalVfs: 0xffff,
     ari: true,
-    spec: (o) => ({
-      name: o.name,
-      identity: {
-        vendorId: VENDOR_ID_VFIOLAB,
-        deviceId: DEVICE_ID_MNIC_PF,
-        revisionId: 0,
-        classCode: CLASS_NETWORK_ETHERNET,
-        subsystemVendorId: VENDOR_ID_VFIOLAB,
-        subsystemId: 0x0001,
-      },
-      bars: [{ kind: 'mem64', sizeBytes: BigInt(32 * MiB), prefetchable: true }],
-      msix: msix(64, 0, 0x2000, 0x3000),
-      ari: true,
-      sriov: {
-        totalVfs: o.totalVfs ?? 127,
-        ...(o.initialVfs === undefined ? {} : { initialVfs: o.initialVfs }),
-        vfDeviceId: DEVICE_ID_MNIC_VF,
-        vfBars: [{ kind: 'mem64', sizeBytes: BigInt(1 * MiB), prefetchable: true }],
-        vfMsix: msix(16, 0, 0x2000, 0x3000),
-      },
-    }),
+    spec: (o) => mnicSpec(o),
   },
   accel: {
     defaultTotalVfs: 16,
@@ -128,6 +120,50 @@ export const DEVICE_CATALOG: Readonly<Record<DeviceKind, DeviceKindInfo>> = {
     }),
   },
 };
+
+/** A window BAR for `count` windows: the next power of two, or none. */
+function windowBar(count: number): BarLayout[number] {
+  if (count === 0) return undefined;
+  let size = mnicfw.MNIC_WINDOW_BYTES;
+  while (size < count * mnicfw.MNIC_WINDOW_BYTES) size *= 2;
+  return { kind: 'mem64', sizeBytes: BigInt(size), prefetchable: true };
+}
+
+function mnicSpec(o: DeviceOptions): EndpointSpec {
+  const totalVfs = o.totalVfs ?? 127;
+  const maxSfs = o.maxSfs ?? 0;
+  const maxSiovFns = o.maxSiovFns ?? 0;
+  const nic = new MnicNic({ name: o.name, totalVfs, maxSfs, maxSiovFns, siovRidBase: o.siovRidBase ?? 0 });
+  return {
+    name: o.name,
+    identity: {
+      vendorId: VENDOR_ID_VFIOLAB,
+      deviceId: DEVICE_ID_MNIC_PF,
+      revisionId: 0,
+      classCode: CLASS_NETWORK_ETHERNET,
+      subsystemVendorId: VENDOR_ID_VFIOLAB,
+      subsystemId: 0x0001,
+    },
+    bars: [
+      { kind: 'mem64', sizeBytes: BigInt(32 * MiB), prefetchable: true },
+      undefined,
+      windowBar(maxSfs),
+      undefined,
+      windowBar(maxSiovFns),
+    ],
+    msix: msix(64, 0, 0x2000, 0x3000),
+    ari: true,
+    sriov: {
+      totalVfs,
+      ...(o.initialVfs === undefined ? {} : { initialVfs: o.initialVfs }),
+      vfDeviceId: DEVICE_ID_MNIC_VF,
+      vfBars: [{ kind: 'mem64', sizeBytes: BigInt(1 * MiB), prefetchable: true }],
+      vfMsix: msix(16, 0, 0x2000, 0x3000),
+      vfBehaviour: (index, vfMsix) => nic.vfBehaviour(index, vfMsix),
+    },
+    behaviour: (pfMsix) => nic.pfBehaviour(pfMsix),
+  };
+}
 
 function virtioNetSpec(o: DeviceOptions): EndpointSpec {
   const pf = new VirtioNetPf({

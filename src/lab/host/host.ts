@@ -42,7 +42,7 @@ import {
   vfioCoreOf,
 } from '../../kernel/index.js';
 import { pci } from '../../spec/index.js';
-import type { HostTopology } from '../topology/index.js';
+import { type HostTopology, resolveMnicKnobs } from '../topology/index.js';
 
 /** Where the modeled firmware opens MMIO: a 32-bit hole below 4 GiB and a 64-bit range at 56 TiB. */
 export const DEFAULT_APERTURES: HostApertures = {
@@ -123,10 +123,17 @@ export class Host {
       this.fabric.configWrite(rid, pci.PCI_SUBORDINATE_BUS, 1, p.subordinateBus);
       for (const d of p.devices) {
         if (d.costs !== undefined) this.#deviceCosts.set(d.name, applyCosts(this.costs, d.costs));
+        const mnic =
+          d.kind === 'mnic'
+            ? resolveMnicKnobs(d, p, p.ariForwarding ?? true, `${topo.name}.${d.name}`)
+            : undefined;
         const fn = createDevice(ctx, d.kind as DeviceKind, {
           name: d.name,
           ...(d.totalVfs === undefined ? {} : { totalVfs: d.totalVfs }),
           ...(d.initialVfs === undefined ? {} : { initialVfs: d.initialVfs }),
+          ...(mnic === undefined
+            ? {}
+            : { maxSfs: mnic.maxSfs, maxSiovFns: mnic.maxSiovFns, siovRidBase: mnic.siovRidBase }),
         });
         const da = parseAddress(d.address);
         this.fabric.attachBelow(port, ((da.bus << 8) | da.devfn) as Rid, fn);

@@ -40,6 +40,15 @@ export const deviceSchema = z
     /** VFs the platform enables at boot (as a PF driver's max_vfs parameter would). */
     numVfs: intLike(0, 0xffff).optional(),
     costs: costOverrideSchema.optional(),
+    /** mnic only: SF table size (default 256). */
+    maxSfs: intLike(0, 0x8000).optional(),
+    /** mnic only: SIOV function table size (default min(1024, pool RIDs / 2)). */
+    maxSiovFns: intLike(0, 0x10000).optional(),
+    /** mnic only: the buses whose RIDs the NIC gives SIOV functions (default: behind the port, after its VFs). */
+    siovRidPool: z
+      .object({ firstBus: intLike(1, 255), lastBus: intLike(1, 255) })
+      .strict()
+      .optional(),
   })
   .strict();
 

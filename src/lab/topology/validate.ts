@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { badInput } from '../../base/index.js';
 import { DEVICE_CATALOG, type DeviceKind, defaultVfRouting } from '../../hw/index.js';
+import { resolveMnicKnobs } from './mnic-knobs.js';
 import { type HostTopology, type Topology, topologySchema } from './schema.js';
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -134,8 +135,29 @@ function checkHost(h: HostTopology, at: string): void {
       const pfRid = (da.bus << 8) | da.devfn;
       takeRid(pfRid, `${dp}.address`, 'address');
       checkVfs(d, info, ari, pfRid, port.subordinateBus, `${at}.${dp}`, takeRid, dp);
+      checkMnic(d, port, ari, `${at}.${dp}`, (rid) => takeRid(rid, `${dp}.siovRidPool`, 'SIOV RID'));
     });
   });
+}
+
+const MNIC_ONLY = ['maxSfs', 'maxSiovFns', 'siovRidPool'] as const;
+
+/** The mnic knobs (other kinds may not set them); the SIOV pool's RIDs are claimed like any RID. */
+function checkMnic(
+  d: HostTopology['rootPorts'][number]['devices'][number],
+  port: HostTopology['rootPorts'][number],
+  ari: boolean,
+  at: string,
+  takeRid: (rid: number) => void,
+): void {
+  if (d.kind !== 'mnic') {
+    for (const key of MNIC_ONLY) {
+      if (d[key] !== undefined) throw badInput(`${at}.${key}: only an mnic device has this knob`);
+    }
+    return;
+  }
+  const knobs = resolveMnicKnobs(d, port, ari, at);
+  for (let i = 0; i < 2 * knobs.maxSiovFns; i++) takeRid(knobs.siovRidBase + i);
 }
 
 function checkVfs(
