@@ -62,7 +62,7 @@ describe('the mnic auxiliary device of the default topology', () => {
     expect(u.list(`${RP_MNIC_DIR}/${MNIC_PF}`)).toContain('mnic_core.eth.0');
     expect(u.readlink(`${dir}/driver`)).toBe('../../../../../bus/auxiliary/drivers/mnic_en.eth');
     expect(u.readlink(`${dir}/subsystem`)).toBe('../../../../../bus/auxiliary');
-    expect(u.list(AUX_DRIVERS)).toEqual(['mnic_en.eth']);
+    expect(u.list(AUX_DRIVERS)).toEqual(['mnic_core.sf', 'mnic_en.eth']);
     expect(u.list(`${AUX_DRIVERS}/mnic_en.eth`)).toEqual([
       'bind',
       'mnic_core.eth.0',

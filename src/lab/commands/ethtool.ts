@@ -1,10 +1,11 @@
 /**
  * `ethtool -S IFACE|BDF`: the driver's statistics of a host netdev, in ethtool's format ("NIC
  * statistics:" then one "     name: value" line each). The host's netdevs are the virtio_net ones
- * virtio-pci registers; a BDF (full or bus:dev.fn) names the function's netdev.
+ * virtio-pci registers (a BDF, full or bus:dev.fn, names the function's netdev) and those of the
+ * netdev registry (mnic_en's, by name; their counters come from the NIC's firmware).
  * Left out: every other ethtool mode.
  */
-import { isVirtioPciDevice, type Kernel, type VirtioNet } from '../../kernel/index.js';
+import { isVirtioPciDevice, type Kernel, netdevsOf, type VirtioNet } from '../../kernel/index.js';
 import type { ShellCommand } from '../shell/command.js';
 
 function findNetdev(k: Kernel, name: string): VirtioNet | undefined {
@@ -27,7 +28,7 @@ export function ethtoolCommand(k: Kernel): ShellCommand {
         io.err('ethtool: bad command line argument(s)\nFor more information run ethtool -h\n');
         return 1;
       }
-      const net = findNetdev(k, args[1]!);
+      const net = findNetdev(k, args[1]!) ?? netdevsOf(k).byName(args[1]!);
       if (net === undefined) {
         io.err(
           `netlink error: no device matches name\nCannot get stats strings information: No such device\n`,
@@ -35,7 +36,8 @@ export function ethtoolCommand(k: Kernel): ShellCommand {
         return 1;
       }
       io.out('NIC statistics:\n');
-      for (const [name, value] of net.ethtoolStats()) io.out(`     ${name}: ${value}\n`);
+      const stats = 'ethtoolStats' in net ? net.ethtoolStats() : net.stats();
+      for (const [name, value] of stats) io.out(`     ${name}: ${value}\n`);
       return 0;
     },
   };

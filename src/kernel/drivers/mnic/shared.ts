@@ -26,6 +26,8 @@ export interface MnicAuxShared {
   readonly window: { readonly bar: number; readonly offset: number; readonly sizeBytes: number };
   readonly migratable: boolean;
   readonly mac: Uint8Array;
+  /** SFs only: the user's sfnum (the SF auxiliary device's "sfnum"; netdev names end in s<sfnum>). */
+  readonly sfnum?: number;
 }
 
 /** mnic_core's driver data on a PF (what pci_iov_get_pf_drvdata returns to a VF variant driver). */

@@ -1,0 +1,2 @@
+/** Host network devices (a registry of netdevs with names, ifindexes and driver statistics). */
+export * from './netdev.js';
