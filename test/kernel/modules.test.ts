@@ -110,12 +110,18 @@ describe('modules.alias', () => {
       { alias: 'pci:v00001AF4d*sv*sd*bc*sc*i*', module: 'virtio_pci' },
       { alias: 'pci:v00001F00d00001021sv*sd*bc*sc*i*', module: 'mnic_core' },
       { alias: 'pci:v00001F00d00001022sv*sd*bc*sc*i*', module: 'mnic_core' },
+      // mnic_core's own SF driver, then mnic_en and mnic_vdpa for the pieces it carves.
+      { alias: 'auxiliary:mnic_core.sf', module: 'mnic_core' },
       { alias: 'auxiliary:mnic_core.eth', module: 'mnic_en' },
+      { alias: 'auxiliary:mnic_core.vnet', module: 'mnic_vdpa' },
       { alias: 'pci:v00001F00d00003000sv*sd*bc*sc*i*', module: 'vfl_accel' },
       { alias: 'pci:v00001F00d00003001sv*sd*bc*sc*i*', module: 'vfl_accel' },
       // vfio-pci's override-only "any device" entry (facts 3.8): no uevent ever carries this prefix.
       { alias: 'vfio_pci:v*d*sv*sd*bc*sc*i*', module: 'vfio_pci' },
       { alias: 'vfio_pci:v00001AF4d00001041sv*sd*bc*sc*i*', module: 'virtio_vfio_pci' },
+      // mnic_vfio_pci: override-only, never autoloaded; vfio_mnic_aux: autoloads for "mnic_core.vfio".
+      { alias: 'vfio_pci:v00001F00d00001022sv*sd*bc*sc*i*', module: 'mnic_vfio_pci' },
+      { alias: 'auxiliary:mnic_core.vfio', module: 'vfio_mnic_aux' },
     ]);
   });
 
@@ -250,7 +256,8 @@ describe('rmmod, modprobe, lsmod', () => {
     u.host.kernel.settle();
     expect(u.exists(aux)).toBe(true);
     expect(u.exists(`${aux}/driver`)).toBe(false);
-    expect(u.list(AUX_DRIVERS)).toEqual([]);
+    // mnic_core's own SF driver stays with it.
+    expect(u.list(AUX_DRIVERS)).toEqual(['mnic_core.sf']);
     expect(u.boundTo(u.dev(MNIC_PF))).toBe('mnic_core');
 
     m.rmmod('mnic_core');

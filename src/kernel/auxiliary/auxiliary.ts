@@ -71,6 +71,7 @@ export class AuxiliaryDevice {
       id: this.id,
     });
     dev.matchEnabled = true;
+    auxOfDevice.set(dev, this);
     core.deviceAdd(dev);
     this.#device = dev;
     this.#state = 'added';
@@ -95,6 +96,14 @@ export class AuxiliaryDevice {
       this.#release!();
     }
   }
+}
+
+/** Bus device → the auxiliary device it belongs to (container_of). */
+const auxOfDevice = new WeakMap<Device, AuxiliaryDevice>();
+
+/** to_auxiliary_dev: the auxiliary device behind a bus device (its `shared` API), for the bound driver. */
+export function toAuxiliaryDev(dev: Device): AuxiliaryDevice | undefined {
+  return auxOfDevice.get(dev);
 }
 
 /** The match key of an auxiliary device name: everything before the last '.'. */

@@ -4,7 +4,7 @@
  * (its DMA is blocked until attached), ATTACH_IOMMUFD_PT puts it in an IOAS or HWPT, DETACH and close
  * undo it.
  */
-import { errnoError } from '../../base/index.js';
+import { errnoError, type Rid } from '../../base/index.js';
 import { Iommufd } from '../iommufd/index.js';
 import type { VfioDevice, VfioIommufdHooks } from './core/index.js';
 
@@ -20,8 +20,9 @@ export function iommufdBinding(): VfioIommufdHooks {
       const file = fds.get(iommufd);
       if (file === undefined) throw errnoError('EBADF', `fd ${iommufd}`);
       if (!(file instanceof Iommufd)) throw errnoError('EINVAL', `fd ${iommufd} is not an iommufd`);
-      if (device.dev.data.bus !== 'pci') throw errnoError('EINVAL', `${device.dev.name} is not a PCI device`);
-      const devId = file.bindDevice(device.dev.data.pdev.rid);
+      const rid = device.dmaRid ?? (device.dev.data.bus === 'pci' ? device.dev.data.pdev.rid : undefined);
+      if (rid === undefined) throw errnoError('EINVAL', `${device.dev.name} has no DMA requester ID`);
+      const devId = file.bindDevice(rid as Rid);
       bound.set(device, { ctx: file, devId });
       return devId;
     },

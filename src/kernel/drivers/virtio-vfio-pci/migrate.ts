@@ -41,7 +41,7 @@
  * Left out: the deferred_reset lock dance (single-threaded model); chunked DEV_PARTS_GET for devices
  * whose state exceeds one command.
  */
-import { errnoError, isLabError, type VirtualClock } from '../../../base/index.js';
+import { crc32, errnoError, isLabError, type VirtualClock } from '../../../base/index.js';
 import type { ErrnoName } from '../../../spec/index.js';
 import { vadmin, vfio } from '../../../spec/index.js';
 import type { Device } from '../../driver-core/device.js';
@@ -78,24 +78,6 @@ const { STOP, RUNNING, STOP_COPY, RESUMING, RUNNING_P2P, PRE_COPY, PRE_COPY_P2P 
   PRE_COPY: vfio.VFIO_DEVICE_STATE_PRE_COPY,
   PRE_COPY_P2P: vfio.VFIO_DEVICE_STATE_PRE_COPY_P2P,
 };
-
-// ---- CRC-32 (IEEE 802.3, reflected, as zlib's crc32) ----
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** One record: header + payload. */
 export function encodeRecord(payload: Uint8Array, tag = VIRTIO_VFIO_TAG_DEVICE_DATA, flags = 0): Uint8Array {

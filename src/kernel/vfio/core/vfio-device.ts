@@ -23,6 +23,8 @@ export class VfioDevice {
   readonly busKey: string;
   /** Whether this device is a VF (the 2025 fix gives each VF its own dev_set). */
   readonly isVirtfn: boolean;
+  /** The RID of the device's DMA when it has no PCI function of its own (VfioRegistration.dmaRid). */
+  readonly dmaRid: number | undefined;
   /** open_count: files that have the device open. */
   openCount = 0;
   readonly files = new Set<VfioDeviceFile>();
@@ -36,6 +38,7 @@ export class VfioDevice {
     group: number;
     busKey: string;
     isVirtfn: boolean;
+    dmaRid?: number | undefined;
   }) {
     this.core = o.core;
     this.dev = o.dev;
@@ -44,6 +47,7 @@ export class VfioDevice {
     this.group = o.group;
     this.busKey = o.busKey;
     this.isVirtfn = o.isVirtfn;
+    this.dmaRid = o.dmaRid;
   }
 
   /** /dev/vfio/devices/vfioN */
