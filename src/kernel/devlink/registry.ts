@@ -45,6 +45,8 @@ export interface DevlinkPort {
   readonly splittable: boolean;
   readonly netdevName?: string;
   readonly netdevIfindex?: number;
+  /** DEVLINK_ATTR_PORT_NUMBER of a physical/CPU/DSA port (default 0). */
+  readonly portNumber?: number;
   /** Read at every query: the driver reports the live state. */
   readonly fn?: () => DevlinkPortFunction;
 }
@@ -64,6 +66,8 @@ export type DevlinkParamValue = boolean | number | string;
 /** A driver parameter (devlink_param): `devlink dev param show/set`. */
 export interface DevlinkParam {
   readonly name: string;
+  /** DEVLINK_ATTR_PARAM_GENERIC; default: whether the name is one of devlink's generic parameters. */
+  readonly generic?: boolean;
   readonly type: 'bool' | 'u8' | 'u16' | 'u32' | 'string';
   readonly cmodes: readonly DevlinkParamCmode[];
   get(cmode: DevlinkParamCmode): DevlinkParamValue;

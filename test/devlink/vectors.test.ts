@@ -1,0 +1,152 @@
+/**
+ * devlink messages against bytes written by hand from include/uapi/linux/netlink.h, genetlink.h and
+ * devlink.h (one commented chunk per header or attribute, little-endian, padding written out), never
+ * from the codec. Family id 0x13 is the first dynamic id on a bus with no other family; the raw socket
+ * is the bus's first, so its port id is 1; the tool's request is its second message (seq 2: the
+ * controller lookup was seq 1).
+ */
+import { describe, expect, it } from 'vitest';
+import { ascii, bytes, devlinkWorld, strz } from './support.js';
+
+const HANDLE = [
+  [0x0e, 0x00, 0x01, 0x00], // nla_len 14, DEVLINK_ATTR_BUS_NAME
+  strz('netdevsim'), // "netdevsim\0" + 2 pad
+  [0x10, 0x00, 0x02, 0x00], // nla_len 16, DEVLINK_ATTR_DEV_NAME
+  strz('netdevsim10'), // "netdevsim10\0"
+];
+
+describe('devlink byte vectors', () => {
+  it('the family is the first dynamic one', () => {
+    expect(devlinkWorld().familyId).toBe(0x13);
+  });
+
+  it('`devlink port add ... flavour pcisf pfnum 0 sfnum 88` sends exactly this PORT_NEW', () => {
+    const w = devlinkWorld();
+    const seen: Uint8Array[] = [];
+    w.bus.addTap((f) => {
+      if (f.direction === 'to-kernel') seen.push(f.bytes);
+    });
+    w.devlink('dev eswitch set netdevsim/netdevsim10 mode switchdev');
+    seen.length = 0;
+    expect(w.devlink('port add netdevsim/netdevsim10 flavour pcisf pfnum 0 sfnum 88').status).toBe(0);
+    const expected = bytes(
+      [0x4c, 0x00, 0x00, 0x00], // nlmsg_len 76
+      [0x13, 0x00], // nlmsg_type: the devlink family
+      [0x05, 0x00], // NLM_F_REQUEST | NLM_F_ACK
+      [0x02, 0x00, 0x00, 0x00], // seq 2
+      [0x00, 0x00, 0x00, 0x00], // pid 0
+      [0x07, 0x01, 0x00, 0x00], // DEVLINK_CMD_PORT_NEW, version 1
+      ...HANDLE,
+      [0x06, 0x00, 0x4d, 0x00, 0x07, 0x00, 0x00, 0x00], // PORT_FLAVOUR (77) u16 PCI_SF (7) + pad
+      [0x06, 0x00, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_PCI_PF_NUMBER (127) u16 0 + pad
+      [0x08, 0x00, 0xa4, 0x00, 0x58, 0x00, 0x00, 0x00], // PORT_PCI_SF_NUMBER (164) u32 88
+    );
+    expect(seen[seen.length - 1]).toEqual(expected);
+  });
+
+  it('a PORT_GET dump answers the PF port with exactly these bytes, then NLMSG_DONE', () => {
+    const w = devlinkWorld();
+    const request = bytes(
+      [0x14, 0x00, 0x00, 0x00], // nlmsg_len 20
+      [0x13, 0x00], // devlink
+      [0x05, 0x03], // NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP (0x300)
+      [0x07, 0x00, 0x00, 0x00], // seq 7
+      [0x00, 0x00, 0x00, 0x00], // pid 0
+      [0x05, 0x01, 0x00, 0x00], // DEVLINK_CMD_PORT_GET, version 1
+    );
+    const [port, done, more] = w.raw(request);
+    expect(more).toBeUndefined();
+    expect(port).toEqual(
+      bytes(
+        [0x94, 0x00, 0x00, 0x00], // nlmsg_len 148
+        [0x13, 0x00], // devlink
+        [0x02, 0x00], // NLM_F_MULTI
+        [0x07, 0x00, 0x00, 0x00], // seq 7
+        [0x01, 0x00, 0x00, 0x00], // to port id 1
+        [0x07, 0x01, 0x00, 0x00], // DEVLINK_CMD_PORT_NEW, version 1
+        ...HANDLE,
+        [0x08, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_INDEX u32 0
+        [0x06, 0x00, 0x04, 0x00, 0x02, 0x00, 0x00, 0x00], // PORT_TYPE u16 ETH + pad
+        [0x08, 0x00, 0x06, 0x00, 0x0a, 0x00, 0x00, 0x00], // PORT_NETDEV_IFINDEX u32 10
+        [0x0d, 0x00, 0x07, 0x00], // nla_len 13, PORT_NETDEV_NAME
+        strz('eni10np0'), // "eni10np0\0" + 3 pad
+        [0x05, 0x00, 0x94, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_SPLITTABLE (148) u8 0 + pad
+        [0x06, 0x00, 0x4d, 0x00, 0x03, 0x00, 0x00, 0x00], // PORT_FLAVOUR u16 PCI_PF + pad
+        [0x08, 0x00, 0x96, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_CONTROLLER_NUMBER (150) u32 0
+        [0x06, 0x00, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_PCI_PF_NUMBER u16 0 + pad
+        [0x05, 0x00, 0x95, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_EXTERNAL (149) u8 0 + pad
+        [0x10, 0x00, 0x91, 0x00], // nla_len 16, PORT_FUNCTION (145), no NLA_F_NESTED
+        [0x0a, 0x00, 0x01, 0x00], // nla_len 10, PORT_FUNCTION_ATTR_HW_ADDR
+        [0x02, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00], // 02:00:00:00:00:10 + pad
+      ),
+    );
+    expect(done).toEqual(
+      bytes(
+        [0x14, 0x00, 0x00, 0x00], // nlmsg_len 20
+        [0x03, 0x00], // NLMSG_DONE
+        [0x02, 0x00], // NLM_F_MULTI
+        [0x07, 0x00, 0x00, 0x00], // seq 7
+        [0x01, 0x00, 0x00, 0x00], // port id 1
+        [0x00, 0x00, 0x00, 0x00], // status 0
+      ),
+    );
+  });
+
+  it('PORT_NEW without PCI_PF_NUMBER: NLMSG_ERROR -EINVAL with the extack message', () => {
+    const w = devlinkWorld();
+    const request = bytes(
+      [0x3c, 0x00, 0x00, 0x00], // nlmsg_len 60
+      [0x13, 0x00], // devlink
+      [0x05, 0x00], // NLM_F_REQUEST | NLM_F_ACK
+      [0x09, 0x00, 0x00, 0x00], // seq 9
+      [0x00, 0x00, 0x00, 0x00], // pid 0
+      [0x07, 0x01, 0x00, 0x00], // PORT_NEW, version 1
+      ...HANDLE,
+      [0x06, 0x00, 0x4d, 0x00, 0x07, 0x00, 0x00, 0x00], // PORT_FLAVOUR PCI_SF
+    );
+    const [ack, more] = w.raw(request);
+    expect(more).toBeUndefined();
+    expect(ack).toEqual(
+      bytes(
+        [0x54, 0x00, 0x00, 0x00], // nlmsg_len 84
+        [0x02, 0x00], // NLMSG_ERROR
+        [0x00, 0x03], // NLM_F_CAPPED | NLM_F_ACK_TLVS
+        [0x09, 0x00, 0x00, 0x00], // seq 9
+        [0x01, 0x00, 0x00, 0x00], // port id 1
+        [0xea, 0xff, 0xff, 0xff], // error -22 (EINVAL)
+        [0x3c, 0x00, 0x00, 0x00, 0x13, 0x00, 0x05, 0x00], // the request's nlmsghdr: len 60, type, flags
+        [0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], // seq 9, pid 0 (payload capped)
+        [0x2d, 0x00, 0x01, 0x00], // nla_len 45, NLMSGERR_ATTR_MSG
+        [...ascii('Port flavour or PCI PF are not specified'), 0x00, 0x00, 0x00, 0x00], // + NUL + pad
+      ),
+    );
+  });
+
+  it('a PORT_INDEX of the wrong width: -EINVAL with NLMSGERR_ATTR_OFFS at the attribute', () => {
+    const w = devlinkWorld();
+    const request = bytes(
+      [0x3c, 0x00, 0x00, 0x00], // nlmsg_len 60
+      [0x13, 0x00], // devlink
+      [0x05, 0x00], // NLM_F_REQUEST | NLM_F_ACK
+      [0x0b, 0x00, 0x00, 0x00], // seq 11
+      [0x00, 0x00, 0x00, 0x00], // pid 0
+      [0x05, 0x01, 0x00, 0x00], // PORT_GET, version 1
+      ...HANDLE,
+      [0x06, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00], // PORT_INDEX as 2 bytes (policy: u32), offset 52
+    );
+    const [ack] = w.raw(request);
+    expect(ack).toEqual(
+      bytes(
+        [0x2c, 0x00, 0x00, 0x00], // nlmsg_len 44
+        [0x02, 0x00], // NLMSG_ERROR
+        [0x00, 0x03], // NLM_F_CAPPED | NLM_F_ACK_TLVS
+        [0x0b, 0x00, 0x00, 0x00], // seq 11
+        [0x01, 0x00, 0x00, 0x00], // port id 1
+        [0xea, 0xff, 0xff, 0xff], // -EINVAL
+        [0x3c, 0x00, 0x00, 0x00, 0x13, 0x00, 0x05, 0x00], // request header
+        [0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+        [0x08, 0x00, 0x02, 0x00, 0x34, 0x00, 0x00, 0x00], // NLMSGERR_ATTR_OFFS u32 52
+      ),
+    );
+  });
+});
