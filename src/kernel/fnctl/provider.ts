@@ -6,6 +6,10 @@
  * Rules every provider keeps: create() is all-or-nothing (on any failure nothing it made is left:
  * no function, no device, no binding); destroy() of an unknown id is ENOENT before anything is
  * destroyed. Errors are NetlinkError (errno + extack text, naming the attribute when one is at fault).
+ *
+ * The family (fnctl/family.ts) validates what is generic before it calls a provider: attribute
+ * presence and ranges, the kind against `kinds`, the driver against `driversFor`, then the provider's
+ * own `validate` (optional), then `capacity`. Only then does `create` run.
  */
 
 export type FnKind = 'vf' | 'sf' | 'siov';
@@ -40,6 +44,12 @@ export interface CreatedFunction {
   readonly boundAs?: string;
 }
 
+/** Which optional creation parameters a parent honours for one kind (reported by CAPS_GET). */
+export interface FnParamCaps {
+  readonly mac: boolean;
+  readonly migratable: boolean;
+}
+
 export interface FunctionProvider {
   readonly bus: string;
   readonly dev: string;
@@ -48,6 +58,14 @@ export interface FunctionProvider {
   driversFor(kind: FnKind): readonly FnDriver[];
   /** How many more of `kind` can be made now. */
   capacity(kind: FnKind): number;
+  /**
+   * Optional (additive): the parent's own refusals, checked after the generic ones and before
+   * `capacity`, with nothing changed yet (e.g. EBUSY while VFs exist, EOPNOTSUPP for a MAC it cannot
+   * set). Throws NetlinkError.
+   */
+  validate?(kind: FnKind, count: number, params: FnCreateParams): void;
+  /** Optional (additive): which of MAC and migratable the parent honours for `kind`. */
+  paramCaps?(kind: FnKind): FnParamCaps;
   create(kind: FnKind, count: number, params: FnCreateParams): CreatedFunction[];
   destroy(ids: readonly number[]): void;
   list(): CreatedFunction[];
@@ -56,6 +74,17 @@ export interface FunctionProvider {
 /** Every provider of one kernel. */
 export class FunctionProviderRegistry {
   readonly #providers: FunctionProvider[] = [];
+  #moduleLoader: ((name: string) => void) | undefined;
+
+  /** The kernel wires request_module here (kernel.ts); providers load subsystem drivers through it. */
+  setModuleLoader(load: (name: string) => void): void {
+    this.#moduleLoader = load;
+  }
+
+  /** request_module: load a driver module a creation needs (no-op when no loader is wired). */
+  requestModule(name: string): void {
+    this.#moduleLoader?.(name);
+  }
 
   register(p: FunctionProvider): void {
     if (this.find(p.bus, p.dev) !== undefined)

@@ -29,6 +29,7 @@ import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
 import { pciDeviceId, simpleSriovConfigure } from '../sriov-pf.js';
 import { AdminVq, adminCmdCapInit, adminCmdListInit } from './admin-vq.js';
+import { registerVirtioFnProvider, unregisterVirtioFnProvider } from './fn-provider.js';
 import {
   addStatus,
   adminQueueIndex,
@@ -297,9 +298,12 @@ export function virtioPciModule(k: KernelApi): ModuleDef {
         resetDevice(m);
         addStatus(m, virtio.VIRTIO_CONFIG_S_ACKNOWLEDGE);
         virtioDevProbe(vp, m);
+        // A PF with SR-IOV becomes a parent of the common creation API (fnctl).
+        registerVirtioFnProvider(k, dev, virtioPciSriovConfigure);
       },
       remove(dev) {
         const vp = dev.driverData as VirtioPciDevice;
+        unregisterVirtioFnProvider(k, dev);
         // virtio_pci_remove: SR-IOV off first, then the virtio device goes.
         if (k.pdev(dev).sriov !== undefined && k.pciNumVf(dev) > 0) k.pciDisableSriov(dev);
         const t = vp.transport;

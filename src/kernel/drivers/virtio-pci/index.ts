@@ -2,6 +2,7 @@
 export * from './admin-api.js';
 export * from './admin-vq.js';
 export * from './driver.js';
+export * from './fn-provider.js';
 export * from './modern-dev.js';
 export * from './net.js';
 export * from './vq.js';
