@@ -6,6 +6,8 @@ export interface Platform {
   /** Read a text file; throws a LabError naming the path when it cannot. */
   readFile(path: string): string;
   writeFile(path: string, data: string | Uint8Array): void;
+  /** Append to a file (created if missing); throws a LabError naming the path when it cannot. */
+  appendFile?(path: string, data: Uint8Array): void;
   stdout(text: string): void;
   stderr(text: string): void;
   /** Monotonic wall-clock nanoseconds, for reports that show wall time beside modeled time. */

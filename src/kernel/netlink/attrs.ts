@@ -25,7 +25,7 @@ export type NlAttr =
       readonly type: number;
       readonly kind: 'nested';
       readonly attrs: readonly NlAttr[];
-      /** NLA_F_NESTED on the wire: nla_nest_start sets it, nla_nest_start_noflag (and libmnl) do not. */
+      /** NLA_F_NESTED on the wire: nla_nest_start (and libmnl's mnl_attr_nest_start) set it; nla_nest_start_noflag does not. */
       readonly nestedFlag: boolean;
     };
 
@@ -59,7 +59,7 @@ export const nla = {
     attrs,
     nestedFlag: true,
   }),
-  /** nla_nest_start_noflag: no NLA_F_NESTED, as the controller family and libmnl users emit. */
+  /** nla_nest_start_noflag: no NLA_F_NESTED, as the controller family emits its OPS and MCAST_GROUPS. */
   nestNoflag: (type: number, attrs: readonly NlAttr[]): NlAttr => ({
     type,
     kind: 'nested',

@@ -2,11 +2,25 @@
  * The Node.js platform: files, stdout/stderr, stdin lines (with a prompt on a terminal), a monotonic
  * wall clock, and the machine description benchmark records carry.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { badInput } from '../../base/index.js';
 import type { Platform } from '../../lab/index.js';
+
+/** A failed file operation as `PATH: <strerror>` (the texts of the errno codes files commonly fail with). */
+function fileError(path: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'No such file or directory',
+    EISDIR: 'Is a directory',
+    EACCES: 'Permission denied',
+    ENOTDIR: 'Not a directory',
+    EROFS: 'Read-only file system',
+    ENOSPC: 'No space left on device',
+  };
+  return badInput(`${path}: ${why[code ?? ''] ?? String(code)}`, e);
+}
 
 export function nodePlatform(): Platform {
   return {
@@ -14,18 +28,22 @@ export function nodePlatform(): Platform {
       try {
         return readFileSync(path, 'utf8');
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        const why =
-          code === 'ENOENT'
-            ? 'No such file or directory'
-            : code === 'EISDIR'
-              ? 'Is a directory'
-              : String(code);
-        throw badInput(`${path}: ${why}`);
+        throw fileError(path, e);
       }
     },
     writeFile(path, data) {
-      writeFileSync(path, data);
+      try {
+        writeFileSync(path, data);
+      } catch (e) {
+        throw fileError(path, e);
+      }
+    },
+    appendFile(path, data) {
+      try {
+        appendFileSync(path, data);
+      } catch (e) {
+        throw fileError(path, e);
+      }
     },
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),

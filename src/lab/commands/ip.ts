@@ -1,0 +1,236 @@
+/**
+ * `ip link` (iproute2) on the host's link table: add (type nlmon), set up|down, delete, show, with
+ * iproute2's output format and its error texts and exit statuses: RTNETLINK errors print
+ * "RTNETLINK answers: <strerror>" (status 2), extended-ack messages "Error: <msg>." (status 2), a missing
+ * device "Cannot find device \"X\"" (set, delete) or "Device \"X\" does not exist." (show), status 1.
+ * Objects and subcommands match by prefix as iproute2's matches() does (`ip l s`, `ip li sh`).
+ *
+ * Left out: every object but link; -s/-d/-j/-br; link attributes other than name and type (mtu,
+ * address, master, netns, ...). See kernel/netlink/nlmon.ts for what the table models.
+ */
+import { isLabError } from '../../base/index.js';
+import {
+  IFF_LOOPBACK,
+  IFF_LOWER_UP,
+  IFF_NOARP,
+  IFF_UP,
+  type LinkTable,
+  type NetLink,
+} from '../../kernel/netlink/index.js';
+import { ERRNO_MESSAGE } from '../../spec/index.js';
+import type { CommandIo, ShellCommand } from '../shell/command.js';
+
+/** iproute2's matches(): `arg` is a non-empty prefix of `word`. */
+function matches(arg: string, word: string): boolean {
+  return arg.length > 0 && word.startsWith(arg);
+}
+
+/** print_link_flags order, for the flags this model has. */
+const FLAG_NAMES: readonly (readonly [number, string])[] = [
+  [IFF_LOOPBACK, 'LOOPBACK'],
+  [IFF_NOARP, 'NOARP'],
+  [IFF_UP, 'UP'],
+  [IFF_LOWER_UP, 'LOWER_UP'],
+];
+
+/** ll_type_n2a names of the link types the table has. */
+function linkLine(l: NetLink): string {
+  if (l.kind === 'loopback') return '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n';
+  // No IFLA_ADDRESS for an address length of 0: iproute2 leaves the trailing blank after the type.
+  return '    link/netlink \n';
+}
+
+/** One link as `ip link show` prints it. */
+export function formatLink(l: NetLink): string {
+  const flags = FLAG_NAMES.filter(([bit]) => (l.flags & bit) !== 0).map(([, n]) => n);
+  const qdisc = l.up ? 'noqueue' : 'noop';
+  // No driver sets an operstate for lo or nlmon, so an up link is UNKNOWN.
+  const state = l.up ? 'UNKNOWN' : 'DOWN';
+  return (
+    `${l.ifindex}: ${l.name}: <${flags.join(',')}> mtu ${l.mtu} qdisc ${qdisc} state ${state} ` +
+    `mode DEFAULT group default qlen ${l.txQueueLen}\n${linkLine(l)}`
+  );
+}
+
+/** The RTNETLINK / extack error lines and status of a failed link request. */
+function rtnlError(e: unknown, io: CommandIo): number {
+  if (!isLabError(e) || e.errno === undefined) throw e;
+  io.err(`RTNETLINK answers: ${ERRNO_MESSAGE[e.errno]}\n`);
+  return 2;
+}
+
+function linkAdd(links: LinkTable, args: readonly string[], io: CommandIo): number {
+  let name: string | undefined;
+  let type: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === 'type') {
+      type = args[++i];
+      if (type === undefined) {
+        io.err('Command line is not complete. Try option "help"\n');
+        return 255;
+      }
+      // Everything after `type KIND` belongs to the kind's own parser; nlmon takes no options.
+      if (i + 1 < args.length) {
+        io.err(`Garbage instead of arguments "${args[i + 1]}". Try "ip link help".\n`);
+        return 255;
+      }
+    } else if (a === 'name' || a === 'dev') {
+      const v = args[++i];
+      if (v === undefined) {
+        io.err('Command line is not complete. Try option "help"\n');
+        return 255;
+      }
+      name = v;
+    } else if (name === undefined) {
+      name = a;
+    } else {
+      io.err(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`);
+      return 255;
+    }
+  }
+  if (name !== undefined && name.length > 15) {
+    io.err(`Error: argument "${name}" is wrong: "name" not a valid ifname\n`);
+    return 255;
+  }
+  // No IFLA_INFO_KIND: rtnl_newlink has no ops to create with.
+  if (type === undefined) {
+    io.err('RTNETLINK answers: Operation not supported\n');
+    return 2;
+  }
+  if (type !== 'nlmon') {
+    io.err('Error: Unknown device type.\n');
+    return 2;
+  }
+  try {
+    links.addNlmon(name);
+    return 0;
+  } catch (e) {
+    return rtnlError(e, io);
+  }
+}
+
+/** The device argument of set/delete: `dev NAME` or a bare NAME; undefined after printing an error. */
+function deviceArg(
+  args: readonly string[],
+  io: CommandIo,
+): { dev: string | undefined; rest: string[] } | undefined {
+  let dev: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === 'dev') {
+      const v = args[++i];
+      if (v === undefined) {
+        io.err('Command line is not complete. Try option "help"\n');
+        return undefined;
+      }
+      dev = v;
+    } else if (a === 'up' || a === 'down') {
+      rest.push(a);
+    } else if (dev === undefined) {
+      dev = a;
+    } else {
+      io.err(`Error: either "dev" is duplicate, or "${a}" is a garbage.\n`);
+      return undefined;
+    }
+  }
+  return { dev, rest };
+}
+
+function linkSet(links: LinkTable, args: readonly string[], io: CommandIo): number {
+  const parsed = deviceArg(args, io);
+  if (parsed === undefined) return 255;
+  const { dev, rest } = parsed;
+  if (dev === undefined) {
+    io.err('Not enough information: "dev" argument is required.\n');
+    return 255;
+  }
+  if (links.byName(dev) === undefined) {
+    io.err(`Cannot find device "${dev}"\n`);
+    return 1;
+  }
+  try {
+    for (const r of rest) links.setUp(dev, r === 'up');
+    return 0;
+  } catch (e) {
+    return rtnlError(e, io);
+  }
+}
+
+function linkDelete(links: LinkTable, args: readonly string[], io: CommandIo): number {
+  const parsed = deviceArg(args, io);
+  if (parsed === undefined) return 255;
+  const { dev, rest } = parsed;
+  if (rest.length > 0) {
+    io.err(`Error: either "dev" is duplicate, or "${rest[0]}" is a garbage.\n`);
+    return 255;
+  }
+  if (dev === undefined) {
+    io.err('Not enough information: "dev" argument is required.\n');
+    return 255;
+  }
+  if (links.byName(dev) === undefined) {
+    io.err(`Cannot find device "${dev}"\n`);
+    return 1;
+  }
+  try {
+    links.delete(dev);
+    return 0;
+  } catch (e) {
+    return rtnlError(e, io);
+  }
+}
+
+function linkShow(links: LinkTable, args: readonly string[], io: CommandIo): number {
+  let dev: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = a === 'dev' ? args[++i] : a;
+    if (v === undefined) {
+      io.err('Command line is not complete. Try option "help"\n');
+      return 255;
+    }
+    if (dev !== undefined) {
+      io.err(`Error: either "dev" is duplicate, or "${v}" is a garbage.\n`);
+      return 255;
+    }
+    dev = v;
+  }
+  if (dev === undefined) {
+    for (const l of links.links) io.out(formatLink(l));
+    return 0;
+  }
+  const l = links.byName(dev);
+  if (l === undefined) {
+    io.err(`Device "${dev}" does not exist.\n`);
+    return 1;
+  }
+  io.out(formatLink(l));
+  return 0;
+}
+
+export function ipCommand(links: LinkTable): ShellCommand {
+  return {
+    name: 'ip',
+    summary: 'ip link add NAME type nlmon | set DEV up|down | delete DEV | show [DEV] (iproute2)',
+    run(args, io) {
+      const [object, sub, ...rest] = args;
+      if (object === undefined) {
+        io.err('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n       where  OBJECT := { link }\n');
+        return 255;
+      }
+      if (!matches(object, 'link')) {
+        io.err(`Object "${object}" is unknown, try "ip help".\n`);
+        return 1;
+      }
+      if (sub === undefined || matches(sub, 'show') || matches(sub, 'list') || sub === 'lst')
+        return linkShow(links, rest, io);
+      if (matches(sub, 'add')) return linkAdd(links, rest, io);
+      if (matches(sub, 'set')) return linkSet(links, rest, io);
+      if (matches(sub, 'delete')) return linkDelete(links, rest, io);
+      io.err(`Command "${sub}" is unknown, try "ip link help".\n`);
+      return 255;
+    },
+  };
+}
