@@ -8,11 +8,12 @@
  */
 import { type Bdf, type CostModel, errnoError, type VirtualClock } from '../base/index.js';
 import { createAuxiliaryBus } from './auxiliary/auxiliary.js';
-import { DevlinkRegistry } from './devlink/registry.js';
+import { DevlinkRegistry, registerDevlinkFamily } from './devlink/index.js';
 import { Device, type Driver } from './driver-core/device.js';
 import { DriverCore } from './driver-core/driver-core.js';
 import type { Uevent } from './driver-core/uevent.js';
 import { shippedModules } from './drivers/index.js';
+import { registerFnctlFamily } from './fnctl/family.js';
 import { FunctionProviderRegistry } from './fnctl/provider.js';
 import type { DmaCoherent, IoMem, KernelApi, KernelRam, MsixVector } from './kernel-api.js';
 import {
@@ -32,7 +33,7 @@ import { createPciBus, pdevOf } from './pci/pci-driver.js';
 import { assignResources, type HostApertures } from './pci/setup-res.js';
 import { Sysfs, staticDir } from './sysfs/index.js';
 import { buildSysfsRoot } from './sysfs-tree/index.js';
-import { VdpaRegistry } from './vdpa/registry.js';
+import { registerVdpaFamily, VdpaRegistry } from './vdpa/index.js';
 
 export interface KernelOptions {
   readonly access: PciConfigAccess;
@@ -78,6 +79,11 @@ export class Kernel implements KernelApi {
     });
     this.clock = o.clock;
     this.netlink = new NetlinkBus({ nowNs: () => o.clock.nowNs });
+    registerDevlinkFamily(this.netlink, this.devlink);
+    registerVdpaFamily(this.netlink, this.vdpa);
+    registerFnctlFamily(this.netlink, this.functions, {
+      requestModule: (name) => this.modules.modprobe(name),
+    });
     this.log = new KernelLog(o.clock);
     let udev: Udev | undefined;
     this.core = new DriverCore({
@@ -102,6 +108,10 @@ export class Kernel implements KernelApi {
       },
     });
     this.modules = new Modules(shippedModules(this), this.core);
+    // request_module for the creation API: a provider may need a driver nobody loaded yet.
+    this.functions.setModuleLoader((name) => {
+      this.modules.modprobe(name, true);
+    });
     udev = new Udev(this.modules);
     this.udev = udev;
     // The filesystem root holds only /sys: the shell's world is the kernel's sysfs.

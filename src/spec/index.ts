@@ -1,7 +1,11 @@
+export * as devlink from './devlink.js';
 export * from './errno.js';
+export * as fnctl from './fnctl.js';
 export * as iommufd from './iommufd.js';
+export * as mnicfw from './mnic-fw.js';
 export * as netlink from './netlink.js';
 export * as pci from './pci-regs.js';
+export * as vdpa from './vdpa.js';
 export * as vfio from './vfio.js';
 export * as vadmin from './virtio-admin.js';
 export * as virtio from './virtio-pci.js';

@@ -1,17 +1,26 @@
 /** The host shell: its command table on one host, with the host's sysfs as its file tree. */
+import { LinkTable } from '../../kernel/netlink/index.js';
 import type { Host } from '../host/host.js';
 import { Shell } from '../shell/shell.js';
+import { devlinkCommand } from './devlink.js';
 import { ethtoolCommand } from './ethtool.js';
+import { fnCommand } from './fn/fn-tool.js';
 import { fsCommands } from './fs.js';
+import { ipCommand } from './ip.js';
 import { dmesgCommand, lsmodCommand, modprobeCommand, rmmodCommand, udevadmCommand } from './kernel-tools.js';
 import { lspciCommand } from './lspci.js';
+import { tcpdumpCommands } from './tcpdump.js';
 import { textCommands } from './text.js';
+import { vdpaCommand } from './vdpa.js';
 import { vfioCommand } from './vfio.js';
 import { virtioAdminCommand } from './virtio-admin.js';
 
 export interface HostShellOptions {
   readonly readFile: (path: string) => string;
   readonly wallNowNs: () => number;
+  /** Create/truncate and append files on the machine (tcpdump -w); absent: such writes fail. */
+  readonly writeFile?: (path: string, data: Uint8Array) => void;
+  readonly appendFile?: (path: string, data: Uint8Array) => void;
 }
 
 export function createHostShell(host: Host, o: HostShellOptions): Shell {
@@ -19,6 +28,10 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
   const fs = k.sysfs;
   // The fs commands resolve relative paths against the shell's working directory.
   const ref: { shell?: Shell } = {};
+  // SPEC-DEVIATION: the link table lives with the shell until the kernel keeps one (nlmon.ts).
+  const links = new LinkTable(k.netlink);
+  const { writeFile, appendFile } = o;
+  const files = writeFile && appendFile ? { writeFile, appendFile } : undefined;
   const commands = [
     ...fsCommands({ fs, absolutePath: (p) => ref.shell!.absolutePath(p) }),
     ...textCommands({ fs, absolutePath: (p) => ref.shell!.absolutePath(p) }),
@@ -31,6 +44,11 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
     virtioAdminCommand(k),
     ethtoolCommand(k),
     vfioCommand(k),
+    devlinkCommand(k),
+    vdpaCommand(k),
+    fnCommand(k),
+    ipCommand(links),
+    ...tcpdumpCommands(links, files),
   ];
   ref.shell = new Shell({ host, wallNowNs: o.wallNowNs, fs, settle: () => k.settle() }, commands);
   return ref.shell;
