@@ -55,7 +55,7 @@ describe('topology files', () => {
     const t = base();
     (t.hosts[0] as any).rootPorts[1].secondaryBus = 5;
     expect(errorOf(t)).toContain(
-      'hosts[0].rootPorts[1]: bus range 05-11 overlaps topo.yaml: hosts[0].rootPorts[0] (01-08)',
+      'hosts[0].rootPorts[1]: bus range 05-1f overlaps topo.yaml: hosts[0].rootPorts[0] (01-08)',
     );
     const u = base();
     (u.hosts[0] as any).rootPorts[1].address = '00:01.0';

@@ -43,8 +43,15 @@ describe('mnic topology knobs', () => {
       siovRidBase: 0x1100,
       siovRidCount: 15 * 256,
     });
+    // The default topology's NIC port spans buses 10-1f: 1024 SIOV functions from bus 11 on.
     const def = validateTopology(DEFAULT_TOPOLOGY, 'd').hosts[0]!.rootPorts[1]!;
     expect(resolveMnicKnobs(def.devices[0]!, def, true, 'd')).toMatchObject({
+      maxSiovFns: 1024,
+      siovRidBase: 0x1100,
+    });
+    // A port with one spare bus holds 256 RIDs: 128 functions of two RIDs each.
+    const narrow = validateTopology(topo({}, { subordinateBus: 0x11 }), 'n').hosts[0]!.rootPorts[0]!;
+    expect(resolveMnicKnobs(narrow.devices[0]!, narrow, true, 'n')).toMatchObject({
       maxSiovFns: 128,
       siovRidBase: 0x1100,
     });

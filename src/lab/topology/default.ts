@@ -3,9 +3,9 @@
  * migration has a source and a destination. Each host has:
  * - 00:01.0 a root port for buses 01-08 with the virtio-net PF at 01:00.0: ARI, 1024 VFs
  *   (VF routing IDs 01:00.1 … 05:00.0 once all are enabled);
- * - 00:02.0 a root port for buses 10-11 with the multi-subsystem NIC at 10:00.0: ARI, 127 VFs, 256
- *   SFs, 128 SIOV functions whose guest and hypervisor RIDs come from bus 11 (a topology with a wider
- *   bus range gets up to 1024 by default, more with maxSiovFns);
+ * - 00:02.0 a root port for buses 10-1f with the multi-subsystem NIC at 10:00.0: ARI, 127 VFs, 256
+ *   SFs, 1024 SIOV functions whose guest and hypervisor RIDs come from buses 11-1f (more with
+ *   maxSiovFns and a wider bus range);
  * - 00:03.0 a root port for buses 20-21 with the accelerator at 20:00.0: no ARI, 16 VFs on bus 21.
  * `vfiolab topology` prints it as YAML, a starting point for your own files.
  */
@@ -25,7 +25,7 @@ const host = (name: string): TopologyInput['hosts'][number] => ({
       name: 'rp-mnic',
       address: '00:02.0',
       secondaryBus: 0x10,
-      subordinateBus: 0x11,
+      subordinateBus: 0x1f,
       devices: [{ kind: 'mnic', name: 'mnic0', address: '10:00.0', totalVfs: 127 }],
     },
     {
