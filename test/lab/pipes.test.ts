@@ -25,11 +25,22 @@ function shell(): Shell {
     },
   };
   const fail: ShellCommand = { name: 'fail', summary: 'exit 3', run: () => 3 };
+  /** One line on each stream. */
+  const both: ShellCommand = {
+    name: 'both',
+    summary: 'print to stdout and stderr',
+    run(_args, io) {
+      io.out('to out\n');
+      io.err('to err\n');
+      return 0;
+    },
+  };
   const sh: Shell = new Shell({ host, wallNowNs: () => 0, fs }, [
     ...fsCommands({ fs, absolutePath: (p) => sh.absolutePath(p) }),
     ...textCommands({ fs, absolutePath: (p) => sh.absolutePath(p) }),
     five,
     fail,
+    both,
   ]);
   return sh;
 }
@@ -102,5 +113,22 @@ describe('filters', () => {
     const r = sh.execute('five | exit 4');
     expect(r.status).toBe(4);
     expect(r.exit).toBeUndefined();
+  });
+});
+
+describe('stderr and /dev/null', () => {
+  it('2>&1 sends stderr into the pipe, 2>/dev/null drops it, > /dev/null drops stdout', () => {
+    const sh = shell();
+    expect(sh.execute('both 2>&1 | grep err')).toEqual({ stdout: 'to err\n', stderr: '', status: 0 });
+    expect(sh.execute('both | grep err')).toEqual({ stdout: '', stderr: 'to err\n', status: 1 });
+    expect(sh.execute('both 2>/dev/null')).toEqual({ stdout: 'to out\n', stderr: '', status: 0 });
+    expect(sh.execute('both > /dev/null')).toEqual({ stdout: '', stderr: 'to err\n', status: 0 });
+    expect(sh.execute('both 2>&1')).toEqual({ stdout: 'to out\nto err\n', stderr: '', status: 0 });
+  });
+
+  it("a quoted '2' is an argument, and other stderr targets are refused", () => {
+    expect(tokenize("echo '2'>/x").words).toEqual(['echo', '2']);
+    expect(tokenize('echo 2>&1').stderrTo).toEqual(['stdout']);
+    expect(() => tokenize('both 2>/tmp/log')).toThrow(/stderr can only be redirected to &1 or \/dev\/null/);
   });
 });

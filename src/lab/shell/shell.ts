@@ -20,7 +20,7 @@ import type { Sysfs, SysfsFile } from '../../kernel/sysfs/index.js';
 import { ERRNO_MESSAGE, type ErrnoName } from '../../spec/index.js';
 import type { Host } from '../host/host.js';
 import type { CommandIo, ShellCommand } from './command.js';
-import { tokenize } from './tokenize.js';
+import { type StderrTarget, tokenize } from './tokenize.js';
 
 export interface ShellEnv {
   readonly host: Host;
@@ -41,6 +41,14 @@ export interface ExecResult {
 }
 
 const PROGRAM = 'vfiolab';
+/** The one file outside the modeled tree the shell knows: writes vanish. */
+const DEV_NULL = '/dev/null';
+
+/** A command's IO with its stderr sent where `2>` said. */
+function withStderr(io: CommandIo, to: StderrTarget | undefined): CommandIo {
+  if (to === undefined) return io;
+  return { ...io, err: to === 'stdout' ? io.out : () => {} };
+}
 /** root's home directory: where `cd` without an argument goes, and what the prompt shows as `~`. */
 const HOME = '/root';
 /** Commands bash runs itself; their own errors and write errors are prefixed with the shell's name. */
@@ -127,7 +135,8 @@ export class Shell {
       if (words.length === 0 && redirect === undefined && timing === undefined)
         return { stdout: '', stderr: '', status: this.#lastStatus };
       let file: SysfsFile | undefined;
-      if (redirect !== undefined) {
+      const toNull = redirect?.path === DEV_NULL;
+      if (redirect !== undefined && !toNull) {
         const opened = this.#openRedirect(redirect.path, io);
         if (opened === undefined) {
           this.#lastStatus = 1;
@@ -139,16 +148,17 @@ export class Shell {
       const collect = (t: string): void => {
         captured += t;
       };
-      const cmdIo: CommandIo = file === undefined ? io : { out: collect, err: io.err };
+      const lineIo: CommandIo =
+        file === undefined && !toNull ? io : { out: toNull ? () => {} : collect, err: io.err };
       if (words.length === 0) {
         status = 0;
       } else if (parsed.pipeline.length > 1) {
-        status = this.#pipeline([words, ...parsed.pipeline.slice(1)], cmdIo);
+        status = this.#pipeline([words, ...parsed.pipeline.slice(1)], parsed.stderrTo, lineIo);
       } else if (words[0] === 'exit') {
-        exit = this.#exit(words[1], cmdIo);
+        exit = this.#exit(words[1], withStderr(lineIo, parsed.stderrTo[0]));
         status = exit;
       } else {
-        status = this.#run(words, cmdIo);
+        status = this.#run(words, withStderr(lineIo, parsed.stderrTo[0]));
       }
       if (file !== undefined && captured !== '')
         status = this.#writeRedirect(file, captured, words, status, io);
@@ -215,21 +225,28 @@ export class Shell {
    * `a | b | c`: each command reads what the one before wrote; the line's status is the last one's
    * (bash without pipefail). An `exit` inside a pipeline runs in a subshell, so it leaves nothing.
    */
-  #pipeline(stages: readonly (readonly string[])[], io: CommandIo): number {
+  #pipeline(
+    stages: readonly (readonly string[])[],
+    stderrTo: readonly (StderrTarget | undefined)[],
+    io: CommandIo,
+  ): number {
     let input: string | undefined;
     let status = 0;
     stages.forEach((words, i) => {
       let captured = '';
       const last = i === stages.length - 1;
-      const stageIo: CommandIo = {
-        ...(input === undefined ? {} : { stdin: input }),
-        out: last
-          ? io.out
-          : (t) => {
-              captured += t;
-            },
-        err: io.err,
-      };
+      const stageIo = withStderr(
+        {
+          ...(input === undefined ? {} : { stdin: input }),
+          out: last
+            ? io.out
+            : (t) => {
+                captured += t;
+              },
+          err: io.err,
+        },
+        stderrTo[i],
+      );
       status = words[0] === 'exit' ? this.#exit(words[1], stageIo) : this.#run(words, stageIo);
       input = captured;
     });
