@@ -115,6 +115,22 @@ export const MnicDestroySiovFnsIn = defineStruct('mnic_destroy_siov_fns_in', 16,
   tailField('fnIds', 16),
 ]);
 
+/**
+ * ENABLE_HCA / DISABLE_HCA with op_mod MNIC_HCA_OP_MOD_LIST: header, count (1..MNIC_HCA_LIST_MAX),
+ * then `count` le32 function ids, each listed once; output MnicEmptyOut. Firmware checks every id
+ * (exists, not the PF, listed once, its vhca state allows the command) before changing any, then steps
+ * each function in list order and posts its events; the command costs one command plus
+ * firmwarePerFunctionNs per id. A 1000-id input is 4016 bytes: 32 inline, the rest in 1 mailbox block.
+ */
+export const MnicHcaListIn = defineStruct('mnic_hca_list_in', 16, [
+  le16Field('opcode', 0),
+  le16Field('opMod', 2),
+  reservedField('reserved', 4, 4),
+  le32Field('count', 8),
+  reservedField('reserved1', 12, 4),
+  tailField('fnIds', 16),
+]);
+
 export const MnicQueryVhcaStateOut = defineStruct('mnic_query_vhca_state_out', 16, [
   u8Field('status', 0),
   reservedField('reserved', 1, 3),

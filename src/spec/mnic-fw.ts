@@ -173,6 +173,17 @@ export const MNIC_CMD_QUERY_VHCA_MIGRATION_STATE = 0x142;
 export const MNIC_CMD_SAVE_VHCA_STATE = 0x143;
 export const MNIC_CMD_LOAD_VHCA_STATE = 0x144;
 
+/**
+ * op_mod of ENABLE_HCA / DISABLE_HCA: one function (MnicFnIn: fnId at offset 8) or a list
+ * (MnicHcaListIn: count at offset 8, `count` le32 function ids from offset 16), checked whole before
+ * any function changes (all or none). Other op_mods are BAD_PARAM/BAD_OP_MOD.
+ * SPEC-DEVIATION (design note): mlx5's ENABLE_HCA names one function; the list form is ours, so that
+ * creating N functions costs one command round trip instead of N (issue 6 §5).
+ */
+export const MNIC_HCA_OP_MOD_ONE = 0;
+export const MNIC_HCA_OP_MOD_LIST = 1;
+/** Most function ids one list command carries (256 KiB of ids; a bigger set takes several commands). */
+export const MNIC_HCA_LIST_MAX = 0x10000;
 /** op_mod of SUSPEND_VHCA / RESUME_VHCA: the DMA-initiating side (P2P) or the whole function. */
 export const MNIC_SUSPEND_OP_MOD_INITIATOR = 0;
 export const MNIC_SUSPEND_OP_MOD_RESPONDER = 1;
@@ -249,7 +260,10 @@ export const MNIC_EQE_BYTES = 16;
 export const MNIC_EVENT_TYPE_VHCA_STATE_CHANGE = 0x31;
 /**
  * An event queue entry. `owner` bit 0 is the phase: firmware writes 1 on the first pass over the
- * ring, 0 on the second, and so on; the driver's zeroed ring therefore reads as empty.
+ * ring, 0 on the second, and so on; the driver's zeroed ring therefore reads as empty. Every vhca
+ * state a function passes through is one entry, also for list commands (an ENABLE_HCA of 1000 ids
+ * posts 1000 entries, in list order); firmware writes a command's entries in bursts that fit the free
+ * ring space, signalling when the ring is full and at the end (hw/devices/mnic/event-queue.ts).
  */
 export const MnicEqe = defineStruct('mnic_eqe', MNIC_EQE_BYTES, [
   u8Field('type', 0),

@@ -112,6 +112,43 @@ describe('mnic firmware client on a host', () => {
     expect(fw.createSiovFns(1000)).toHaveLength(1000);
   });
 
+  it('ENABLE/DISABLE_HCA lists: 2100 functions per command, every event delivered in order (4200 > the 4096-entry ring)', () => {
+    const n = 2100;
+    const { host, fw } = mnicHost({ maxSiovFns: n, subordinateBus: 0x2f });
+    const events: VhcaStateEvent[] = [];
+    fw.onVhcaEvent((e) => events.push(e));
+    const fns = fw.createSiovFns(n);
+    const costs = host.costs;
+    const t0 = host.clock.nowNs;
+    fw.enableHcaList(fns);
+    expect(host.clock.nowNs - t0).toBeGreaterThanOrEqual(
+      costs.firmwareCommandNs + n * costs.firmwarePerFunctionNs,
+    );
+    expect(events).toEqual(fns.map((f) => ({ fnId: f.fnId, vhcaId: f.vhcaId, state: 2 })));
+    expect(fw.queryVhcaState(fns[n - 1]!)).toBe(2);
+    // All or none: one function already ALLOCATED again makes the whole list EINVAL.
+    fw.disableHca(fns[500]!);
+    events.length = 0;
+    expect(errnoOf(() => fw.disableHcaList(fns))).toBe('EINVAL');
+    expect(fw.queryVhcaState(fns[0]!)).toBe(2);
+    expect(events).toEqual([]);
+    // 4198 events: the ring fills, firmware signals, the driver consumes, firmware goes on.
+    const rest = fns.filter((_, i) => i !== 500);
+    fw.disableHcaList(rest);
+    expect(events.map((e) => [e.fnId, e.state])).toEqual(
+      rest.flatMap((f) => [
+        [f.fnId, 4],
+        [f.fnId, 1],
+      ]),
+    );
+    // An empty list sends nothing; a duplicate is EINVAL.
+    const t1 = host.clock.nowNs;
+    fw.enableHcaList([]);
+    expect(host.clock.nowNs).toBe(t1);
+    expect(errnoOf(() => fw.enableHcaList([fns[0]!, fns[0]!]))).toBe('EINVAL');
+    fw.destroySiovFns(fns);
+  });
+
   it('a VF reaches firmware through its own BAR0; it may ask about itself only', () => {
     const { host, fw } = mnicHost();
     host.kernel.pciEnableSriov(host.kernel.findPciDevice('0000:10:00.0')!, 2);

@@ -109,7 +109,8 @@ export interface RawResult {
 }
 
 /**
- * Post a command whose input fits inline (≤ 32 bytes) on window `w`, hand-assembling the entry:
+ * Post a command on window `w` (input beyond 32 bytes: the caller has put it in a mailbox chain at
+ * `inMailbox`, e.g. with inputBlock), hand-assembling the entry:
  * 0x100 inputLength, 0x104 outputLength, 0x108 inMailbox, 0x110 outMailbox, 0x118 token,
  * 0x11b ctrl (ownership), 0x120 inline input, 0x140 inline output; doorbell 0x018 = 1.
  */
@@ -117,14 +118,15 @@ export function raw(
   w: Window,
   input: Uint8Array,
   outputLength: number,
-  opts: { outMailbox?: bigint; token?: number } = {},
+  opts: { outMailbox?: bigint; inMailbox?: bigint; token?: number } = {},
 ): RawResult {
   const inline = new Uint8Array(32);
   inline.set(input.subarray(0, 32));
   w.write(0x100, input.length);
   w.write(0x104, outputLength);
-  w.write(0x108, 0);
-  w.write(0x10c, 0);
+  const inMb = opts.inMailbox ?? 0n;
+  w.write(0x108, Number(inMb & 0xffffffffn));
+  w.write(0x10c, Number(inMb >> 32n));
   const out = opts.outMailbox ?? 0n;
   w.write(0x110, Number(out & 0xffffffffn));
   w.write(0x114, Number(out >> 32n));
@@ -149,3 +151,14 @@ export function fnInput(opcode: number, fnId: number, opMod = 0): Uint8Array {
 
 export const u32At = (b: Uint8Array, at: number): number =>
   new DataView(b.buffer, b.byteOffset).getUint32(at, true);
+
+/**
+ * Write one input mailbox block at `at`: data (the input after its first 32 bytes, up to 0xfc0
+ * bytes), then the trailer at +0xfc0: next 0 (le64), block number 0 (le32 at +0xfc8), token (+0xfcc).
+ */
+export function inputBlock(r: Rig, at: bigint, input: Uint8Array, token: number): void {
+  const block = new Uint8Array(0x1000);
+  block.set(input.subarray(32, 32 + 0xfc0));
+  block[0xfcc] = token;
+  r.memory.write(at as never, block, 'cpu');
+}

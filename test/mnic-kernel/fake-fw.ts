@@ -2,7 +2,8 @@
  * A test-local stand-in for the mnic firmware client (MnicFw), written from the contract in
  * src/kernel/drivers/mnic/fw-api.ts and the vhca rules of facts/kernel.md 7.3, sharing no code with
  * the drivers: SF and SIOV tables with capacities, vhca states with events after each command, per
- * function MAC and caps, a call log, and failure injection ("the Nth call of command X fails with E").
+ * function MAC and caps, a call log, and failure injection ("the Nth call of command X fails with E";
+ * the list forms of ENABLE/DISABLE_HCA log as ENABLE_HCA_LIST / DISABLE_HCA_LIST, one call per list).
  */
 import { errnoError } from '../../src/base/index.js';
 import type {
@@ -102,19 +103,40 @@ export class FakeNic {
       nic.#cmd(name);
       return f();
     };
-    const vhca = (fn: MnicFnHandle, cmd: 'enable' | 'disable' | 'init' | 'teardown'): void => {
+    type Cmd = 'enable' | 'disable' | 'init' | 'teardown';
+    /** The states `cmd` takes a function in state `s` through (facts 7.3), or undefined. */
+    const arc = (cmd: Cmd, s: VhcaState): VhcaState[] | undefined => {
+      if (cmd === 'enable' && s === ALLOCATED) return [ACTIVE];
+      if (cmd === 'init' && s === ACTIVE) return [IN_USE];
+      if (cmd === 'teardown' && s === IN_USE) return [ACTIVE];
+      if (cmd === 'teardown' && s === TEARDOWN) return [ALLOCATED];
+      if (cmd === 'disable' && s === IN_USE) return [TEARDOWN];
+      if (cmd === 'disable' && s === ACTIVE) return [TEARDOWN, ALLOCATED];
+      return undefined;
+    };
+    const vhca = (fn: MnicFnHandle, cmd: Cmd): void => {
       const f = nic.#get(fn.fnId);
+      const path = arc(cmd, f.state);
+      if (path === undefined) throw errnoError('EINVAL', `${cmd} in vhca state ${f.state}`);
       const ev: VhcaStateEvent[] = [];
-      const s = f.state;
-      if (cmd === 'enable' && s === ALLOCATED) nic.#set(f, ACTIVE, ev);
-      else if (cmd === 'init' && s === ACTIVE) nic.#set(f, IN_USE, ev);
-      else if (cmd === 'teardown' && s === IN_USE) nic.#set(f, ACTIVE, ev);
-      else if (cmd === 'teardown' && s === TEARDOWN) nic.#set(f, ALLOCATED, ev);
-      else if (cmd === 'disable' && s === IN_USE) nic.#set(f, TEARDOWN, ev);
-      else if (cmd === 'disable' && s === ACTIVE) {
-        nic.#set(f, TEARDOWN, ev);
-        nic.#set(f, ALLOCATED, ev);
-      } else throw errnoError('EINVAL', `${cmd} in vhca state ${s}`);
+      for (const st of path) nic.#set(f, st, ev);
+      nic.#emit(ev);
+    };
+    /** A list command: every function checked first (exists, not the PF, once, arc allowed), then all. */
+    const vhcaList = (fns: readonly MnicFnHandle[], cmd: 'enable' | 'disable'): void => {
+      const plan: [Fn, VhcaState[]][] = [];
+      const seen = new Set<number>();
+      for (const fn of fns) {
+        const f = nic.#get(fn.fnId);
+        if (f.handle.kind === 'pf') throw errnoError('EINVAL', 'the PF in a list');
+        if (seen.has(fn.fnId)) throw errnoError('EINVAL', `function ${fn.fnId} listed twice`);
+        seen.add(fn.fnId);
+        const path = arc(cmd, f.state);
+        if (path === undefined) throw errnoError('EINVAL', `${cmd} in vhca state ${f.state}`);
+        plan.push([f, path]);
+      }
+      const ev: VhcaStateEvent[] = [];
+      for (const [f, path] of plan) for (const st of path) nic.#set(f, st, ev);
       nic.#emit(ev);
     };
     return {
@@ -179,6 +201,12 @@ export class FakeNic {
       },
       enableHca: (fn) => run('ENABLE_HCA', () => vhca(fn, 'enable')),
       disableHca: (fn) => run('DISABLE_HCA', () => vhca(fn, 'disable')),
+      enableHcaList(fns) {
+        if (fns.length > 0) run('ENABLE_HCA_LIST', () => vhcaList(fns, 'enable'));
+      },
+      disableHcaList(fns) {
+        if (fns.length > 0) run('DISABLE_HCA_LIST', () => vhcaList(fns, 'disable'));
+      },
       queryVhcaState: (fn) => run('QUERY_VHCA_STATE', () => nic.#get(fn.fnId).state),
       initHca() {
         nic.#cmd('INIT_HCA');

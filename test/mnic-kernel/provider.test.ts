@@ -116,17 +116,37 @@ describe('siov: one firmware command, then VFIO devices carved directly', () => 
     expect(provider(h).capacity('siov')).toBe(2048 - 3);
   });
 
-  it('a failure midway (the 3rd ENABLE_HCA) leaves nothing: no device, no firmware function', () => {
+  it('enables all N with one ENABLE_HCA list and disables them with one DISABLE_HCA list', () => {
+    const h = fakeHost();
+    vfioStubs(h);
+    const mark = h.nic.calls.length;
+    const made = provider(h).create('siov', 4, params('vfio'));
+    const calls = () => h.nic.calls.slice(mark);
+    expect(calls()).toEqual(['CREATE_SIOV_FNS', 'ENABLE_HCA_LIST']);
+    expect([...h.nic.fns.values()].filter((f) => f.handle.kind === 'siov').map((f) => f.state)).toEqual([
+      2, 2, 2, 2,
+    ]);
+    provider(h).destroy(made.map((f) => f.id));
+    expect(calls()).toEqual(['CREATE_SIOV_FNS', 'ENABLE_HCA_LIST', 'DISABLE_HCA_LIST', 'DESTROY_SIOV_FNS']);
+    expect(h.nic.siovCount).toBe(0);
+  });
+
+  it.each([
+    ['the ENABLE_HCA list', 'ENABLE_HCA_LIST', 1],
+    ['the 3rd SET_FN_HW_ADDR', 'SET_FN_HW_ADDR', 3],
+    ['the 2nd SET_FN_CAPS', 'SET_FN_CAPS', 2],
+  ])('a failure at %s leaves nothing: no device, no firmware function', (_what, cmd, nth) => {
     const h = fakeHost();
     vfioStubs(h);
     const before = residue(h.k);
-    h.nic.failNth('ENABLE_HCA', 3, 'EIO');
-    expect(nlErr(() => provider(h).create('siov', 5, params('vfio')))).toMatch(
-      /^EIO: mnic_core: creating 5 siov/,
-    );
+    h.nic.failNth(cmd, nth, 'EIO');
+    const p = params('vfio', { mac: mac('02:00:00:00:50:00'), migratable: true });
+    expect(nlErr(() => provider(h).create('siov', 5, p))).toMatch(/^EIO: mnic_core: creating 5 siov/);
     expect(residue(h.k)).toEqual(before);
     expect(h.nic.siovCount).toBe(0);
     expect(provider(h).list()).toEqual([]);
+    // Nothing was enabled, so the unwind disables nothing.
+    expect(h.nic.calls).not.toContain('DISABLE_HCA_LIST');
     // The ids freed by the unwind are reused: the next creation looks like the first.
     expect(provider(h).create('siov', 1, params('vfio'))[0]!.devName).toBe('mnic_core.vfio.1');
   });
@@ -210,18 +230,31 @@ describe('sf', () => {
     expect(h.nic.sfCount).toBe(0);
   });
 
-  it('a failure at the 2nd activation unwinds the first SF, its port and its device', () => {
+  it('activates all SFs with one ENABLE_HCA list', () => {
+    const h = fakeHost();
+    vfioStubs(h);
+    h.k.devlink.find('pci', MNIC_PF)!.ops.eswitchModeSet!(1);
+    const mark = h.nic.calls.length;
+    provider(h).create('sf', 3, params('vfio'));
+    expect(h.nic.calls.slice(mark)).toEqual(['ALLOC_SF', 'ALLOC_SF', 'ALLOC_SF', 'ENABLE_HCA_LIST']);
+  });
+
+  it.each([
+    ['the ENABLE_HCA list', 'ENABLE_HCA_LIST', 1],
+    ['the 2nd ALLOC_SF', 'ALLOC_SF', 2],
+  ])('a failure at %s unwinds every SF, its port and its device', (_what, cmd, nth) => {
     const h = fakeHost();
     vfioStubs(h);
     const i = h.k.devlink.find('pci', MNIC_PF)!;
     i.ops.eswitchModeSet!(1);
     const before = residue(h.k);
     const ports = i.ports.length;
-    h.nic.failNth('ENABLE_HCA', 2, 'EIO');
+    h.nic.failNth(cmd, nth, 'EIO');
     expect(nlErr(() => provider(h).create('sf', 3, params('vfio')))).toMatch(/^EIO/);
     expect(residue(h.k)).toEqual(before);
     expect(i.ports.length).toBe(ports);
     expect(h.nic.sfCount).toBe(0);
+    expect(provider(h).list()).toEqual([]);
   });
 
   it('net and vdpa go through the SF driver with only eth or only vnet; vdpa also makes the vDPA device', () => {

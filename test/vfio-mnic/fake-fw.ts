@@ -143,6 +143,12 @@ export class FakeMnicFw implements MnicFw {
   enableHca(): void {
     this.#unused('enableHca');
   }
+  enableHcaList(): void {
+    this.#unused('enableHcaList');
+  }
+  disableHcaList(): void {
+    this.#unused('disableHcaList');
+  }
   disableHca(): void {
     this.#unused('disableHca');
   }

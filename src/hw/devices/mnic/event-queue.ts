@@ -9,10 +9,10 @@
  * tells new entries from old without reading the producer index. Events arrive while the queue is off,
  * while it is full, or whose DMA faults are dropped and counted in the overflow register — the driver
  * can re-query states (QUERY_VHCA_STATE) after an overflow. Firmware posts the events a command caused
- * after the command completes, and signals once per batch.
+ * after the command completes, in bursts that fit the ring (flush below), and signals once per burst
+ * that filled the ring and once at the end.
  * Left out: more than one queue, other event types, interrupt moderation, arming.
  */
-import { encodeStruct } from '../../../base/index.js';
 import { mnicfw } from '../../../spec/index.js';
 import type { Msix } from '../../caps/msix.js';
 import type { DmaPort } from '../../dma/index.js';
@@ -23,6 +23,14 @@ export interface VhcaEventRecord {
   readonly vhcaId: number;
   readonly state: number;
 }
+
+/** MnicEqe field offsets (spec/mnic-fw.ts), for the hand-written encoder. */
+const field = (name: string): number => mnicfw.MnicEqe.fields.find((f) => f.name === name)!.offset;
+const EQE_TYPE = field('type');
+const EQE_OWNER = field('owner');
+const EQE_FN_ID = field('fnId');
+const EQE_VHCA_ID = field('vhcaId');
+const EQE_STATE = field('state');
 
 interface Latched {
   readonly base: bigint;
@@ -40,6 +48,7 @@ export class MnicEventQueue {
   #overflow = 0;
   #latched: Latched | undefined;
   readonly #pending: VhcaEventRecord[] = [];
+  #flushing = false;
 
   get enabled(): boolean {
     return this.#latched !== undefined;
@@ -118,36 +127,76 @@ export class MnicEventQueue {
     this.#pending.push(e);
   }
 
-  /** Write the pending events to the ring through `port` (the PF's DMA) and signal once. */
+  /**
+   * Write the pending events to the ring through `port` (the PF's DMA) and signal. Firmware writes
+   * bursts of consecutive slots — as many events as the ring has room for, up to its end — one DMA
+   * write each, and signals after a burst that filled the ring while events remain, then goes on with
+   * the room the driver's handler made (in this model the handler runs at once); events that still find
+   * no room, find the queue off, or whose DMA faults are dropped and counted. One signal at the end.
+   * Events queued while a flush signals (a handler issuing commands) are written after the current ones.
+   */
   flush(port: DmaPort | undefined, msix: Msix | undefined): void {
-    if (this.#pending.length === 0) return;
-    const events = this.#pending.splice(0);
-    const q = this.#latched;
-    let wrote = false;
-    for (const e of events) {
-      if (q === undefined || port === undefined || this.#pi - this.#ci >= 1 << q.logSize) {
-        this.#overflow++;
-        continue;
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const events = this.#pending.splice(0);
+        let next = 0;
+        let unsignalled = false;
+        while (next < events.length) {
+          const q = this.#latched;
+          if (q === undefined || port === undefined) break;
+          const size = 1 << q.logSize;
+          const room = size - ((this.#pi - this.#ci) >>> 0);
+          if (room <= 0) {
+            // Full: signal so the driver consumes; with no progress the rest is dropped.
+            if (!unsignalled || !this.#signal(msix)) break;
+            unsignalled = false;
+            if (size - ((this.#pi - this.#ci) >>> 0) <= 0) break;
+            continue;
+          }
+          const slot = this.#pi & (size - 1);
+          const n = Math.min(room, events.length - next, size - slot);
+          const bytes = this.#encode(events, next, n, q.logSize);
+          next += n;
+          const w = port.write((q.base + BigInt(slot * mnicfw.MNIC_EQE_BYTES)) as Iova, bytes);
+          if (!w.ok) {
+            this.#overflow += n;
+            continue;
+          }
+          this.#pi = (this.#pi + n) >>> 0;
+          unsignalled = true;
+        }
+        this.#overflow += events.length - next;
+        if (unsignalled) this.#signal(msix);
       }
-      const slot = this.#pi & ((1 << q.logSize) - 1);
-      const owner = ((this.#pi >>> q.logSize) & 1) ^ 1;
-      const bytes = encodeStruct(mnicfw.MnicEqe, {
-        type: mnicfw.MNIC_EVENT_TYPE_VHCA_STATE_CHANGE,
-        owner,
-        fnId: e.fnId,
-        vhcaId: e.vhcaId,
-        state: e.state,
-      });
-      const w = port.write((q.base + BigInt(slot * mnicfw.MNIC_EQE_BYTES)) as Iova, bytes);
-      if (!w.ok) {
-        this.#overflow++;
-        continue;
-      }
-      this.#pi = (this.#pi + 1) >>> 0;
-      wrote = true;
+    } finally {
+      this.#flushing = false;
     }
-    if (wrote && msix !== undefined && q !== undefined && q.vector < msix.options.vectors)
-      msix.signal(q.vector);
+  }
+
+  /** `n` entries from `events[from]` for the slots from the producer index on (MnicEqe, by hand: hot). */
+  #encode(events: readonly VhcaEventRecord[], from: number, n: number, logSize: number): Uint8Array {
+    const bytes = new Uint8Array(n * mnicfw.MNIC_EQE_BYTES);
+    const v = new DataView(bytes.buffer);
+    for (let i = 0; i < n; i++) {
+      const e = events[from + i]!;
+      const at = i * mnicfw.MNIC_EQE_BYTES;
+      bytes[at + EQE_TYPE] = mnicfw.MNIC_EVENT_TYPE_VHCA_STATE_CHANGE;
+      bytes[at + EQE_OWNER] = (((this.#pi + i) >>> logSize) & 1) ^ 1;
+      v.setUint32(at + EQE_FN_ID, e.fnId, true);
+      v.setUint32(at + EQE_VHCA_ID, e.vhcaId, true);
+      bytes[at + EQE_STATE] = e.state;
+    }
+    return bytes;
+  }
+
+  /** Raise the queue's vector; false when it cannot be (no MSI-X, vector outside the table). */
+  #signal(msix: Msix | undefined): boolean {
+    const q = this.#latched;
+    if (msix === undefined || q === undefined || q.vector >= msix.options.vectors) return false;
+    msix.signal(q.vector);
+    return true;
   }
 
   reset(): void {

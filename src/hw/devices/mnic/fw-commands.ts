@@ -9,7 +9,8 @@
  * - CREATE_SIOV_FNS: count 0 is BAD_PARAM; all or none: more than the free slots (or than
  *   max_siov_fns) is NO_RESOURCES. DESTROY_SIOV_FNS (count 1..max_siov_fns, else BAD_PARAM)
  *   checks every id (exists, is SIOV, listed once, ALLOCATED) before destroying any.
- * - ENABLE/DISABLE_HCA of the PF itself: BAD_PARAM/PF_TARGET (the manager is always enabled).
+ * - ENABLE/DISABLE/INIT/TEARDOWN_HCA, one function or a list: fw-hca.ts. ENABLE/DISABLE_HCA of the PF
+ *   itself is BAD_PARAM/PF_TARGET (the manager is always enabled).
  * - SET_FN_CAPS: not while the function's driver is attached (IN_USE: RESOURCE_BUSY), known bits
  *   only; MIGRATABLE needs the migration capability.
  * SPEC-DEVIATION: firmware does not require switchdev for ALLOC_SF; the devlink layer checks that
@@ -28,25 +29,14 @@ import {
   isResult,
   targetOf,
 } from './firmware.js';
+import { hcaCommand, selfCommand } from './fw-hca.js';
 import { FN_KIND_NUMBER, type MnicFunction } from './mnic-function.js';
-import { type VhcaCommand, vhcaStep } from './vhca-fsm.js';
 import { validUnicastMac } from './vhca-saved-state.js';
 
 const S = mnicfw.MNIC_SYNDROME;
 const OK = mnicfw.MNIC_STATUS_OK;
 const head = { status: OK, syndrome: 0 };
 const fixed = (n: number) => (): number => n;
-
-/** Step `fn`'s vhca state by `command`, reporting every state passed through. */
-export function stepVhca(env: FwEnv, fn: MnicFunction, command: VhcaCommand): FwResult {
-  const path = vhcaStep(command, fn.vhcaState);
-  if (path === undefined) return fwFail(mnicfw.MNIC_STATUS_BAD_RES_STATE, S.BAD_VHCA_STATE);
-  for (const state of path) {
-    fn.vhcaState = state;
-    env.vhcaStateChanged(fn, state);
-  }
-  return emptyOk();
-}
 
 function managedTarget(env: FwEnv, input: Uint8Array): MnicFunction | FwResult {
   const fn = targetOf(env, input);
@@ -218,27 +208,6 @@ const destroySiovFns: FwCommand = {
     return emptyOk();
   },
 };
-
-const hcaCommand = (name: string, opcode: number, command: 'enable' | 'disable'): FwCommand => ({
-  name,
-  opcode,
-  inBytes: mnicfw.MnicFnIn.sizeBytes,
-  outBytes: fixed(mnicfw.MnicEmptyOut.sizeBytes),
-  permission: 'manager',
-  run(env, _issuer, input) {
-    const fn = managedTarget(env, input);
-    return isResult(fn) ? fn : stepVhca(env, fn, command);
-  },
-});
-
-const selfCommand = (name: string, opcode: number, command: 'init' | 'teardown'): FwCommand => ({
-  name,
-  opcode,
-  inBytes: mnicfw.MnicCmdInHdr.sizeBytes,
-  outBytes: fixed(mnicfw.MnicEmptyOut.sizeBytes),
-  permission: 'any',
-  run: (env, issuer) => stepVhca(env, issuer, command),
-});
 
 const queryVhcaState: FwCommand = {
   name: 'QUERY_VHCA_STATE',

@@ -47,13 +47,16 @@ export class MnicFunction {
   pci: PciFunction | undefined;
   vhcaState: VhcaStateNum;
   migState: MigStateNum = mnicfw.MNIC_MIG_STATE_RUNNING;
-  readonly mac = new Uint8Array(6);
   caps = 0;
-  /** Allocated on first use: 10000 functions must not cost 40 MB before anyone writes one. */
+  /**
+   * MAC, context area, counters and command entry are allocated on first use: CREATE_SIOV_FNS makes
+   * 10^4 functions at once, most of which no one reads or writes that way before they are destroyed
+   * (and 10000 context areas would be 40 MB). Unallocated, each reads as zeros.
+   */
+  #mac: Uint8Array | undefined;
   #context: Uint8Array | undefined;
-  readonly counters: MnicCounters = { rxPackets: 0n, rxBytes: 0n, txPackets: 0n, txBytes: 0n };
-  /** The command entry's 96 bytes (mnicfw.MnicCmdEntry). */
-  readonly cmdEntry = new Uint8Array(mnicfw.MnicCmdEntry.sizeBytes);
+  #counters: MnicCounters | undefined;
+  #cmdEntry: Uint8Array | undefined;
   /** Datapath DMA registers. */
   dpAddrLo = 0;
   dpAddrHi = 0;
@@ -72,6 +75,23 @@ export class MnicFunction {
     return this.id.kind;
   }
 
+  get mac(): Uint8Array {
+    this.#mac ??= new Uint8Array(6);
+    return this.#mac;
+  }
+
+  /** Datapath counters (rx/tx packets and bytes). */
+  get counters(): MnicCounters {
+    this.#counters ??= { rxPackets: 0n, rxBytes: 0n, txPackets: 0n, txBytes: 0n };
+    return this.#counters;
+  }
+
+  /** The command entry's 96 bytes (mnicfw.MnicCmdEntry). */
+  get cmdEntry(): Uint8Array {
+    this.#cmdEntry ??= new Uint8Array(mnicfw.MnicCmdEntry.sizeBytes);
+    return this.#cmdEntry;
+  }
+
   /** The context area (allocated on first use). */
   get context(): Uint8Array {
     this.#context ??= new Uint8Array(mnicfw.MNIC_CONTEXT_BYTES);
@@ -86,11 +106,8 @@ export class MnicFunction {
   /** Clear what a function reset clears: context, counters, registers, migration state. */
   resetRuntime(): void {
     this.#context = undefined;
-    this.counters.rxPackets = 0n;
-    this.counters.rxBytes = 0n;
-    this.counters.txPackets = 0n;
-    this.counters.txBytes = 0n;
-    this.cmdEntry.fill(0);
+    this.#counters = undefined;
+    this.#cmdEntry?.fill(0);
     this.dpAddrLo = 0;
     this.dpAddrHi = 0;
     this.dpLength = 0;

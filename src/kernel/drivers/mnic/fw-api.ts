@@ -95,6 +95,17 @@ export interface MnicFw {
   enableHca(fn: MnicFnHandle): void;
   /** DISABLE_HCA: ACTIVE/IN_USE → TEARDOWN_REQUEST, then ALLOCATED once the function's driver let go (events). */
   disableHca(fn: MnicFnHandle): void;
+  /**
+   * ENABLE_HCA of every function in `fns` in one command (op_mod LIST), all or none: every function
+   * must be ALLOCATED and listed once, else nothing changes (EINVAL). One ACTIVE event per function, in
+   * list order. An empty list issues no command; more than MNIC_HCA_LIST_MAX is EINVAL.
+   */
+  enableHcaList(fns: readonly MnicFnHandle[]): void;
+  /**
+   * DISABLE_HCA of every function in `fns` in one command, all or none: every function must be ACTIVE
+   * or IN_USE and listed once (else EINVAL, nothing changes); events as disableHca's, in list order.
+   */
+  disableHcaList(fns: readonly MnicFnHandle[]): void;
   queryVhcaState(fn: MnicFnHandle): VhcaState;
   /** INIT_HCA / TEARDOWN_HCA from the function's own driver: ACTIVE → IN_USE, and back to ALLOCATED. */
   initHca(): void;

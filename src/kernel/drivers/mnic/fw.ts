@@ -6,12 +6,13 @@
  * delivery: fw-events.ts.
  *
  * Every MnicFw method is implemented: QUERY_HCA_CAP, SET/QUERY_ESWITCH_MODE, ALLOC/DEALLOC_SF,
- * CREATE/DESTROY_SIOV_FNS (one batched command each), ENABLE/DISABLE/INIT/TEARDOWN_HCA,
+ * CREATE/DESTROY_SIOV_FNS (one batched command each), ENABLE/DISABLE/INIT/TEARDOWN_HCA (ENABLE and
+ * DISABLE also for a list of functions in one command, op_mod LIST),
  * QUERY_VHCA_STATE (also behind vfHandle), SET/QUERY_FN_HW_ADDR, SET/QUERY_FN_CAPS, QUERY_COUNTERS,
  * SUSPEND/RESUME_VHCA, QUERY_VHCA_MIGRATION_STATE, SAVE_VHCA_STATE (after a migration-state query: a
  * FINAL image when the function is suspended, a PRECOPY one otherwise), LOAD_VHCA_STATE.
  *
- * Events: opening the eswitch manager's (the PF's) mailbox arms the event queue — a 4 KiB ring, MSI-X
+ * Events: opening the eswitch manager's (the PF's) mailbox arms the event queue — a 64 KiB ring, MSI-X
  * vector 0 — and takes over delivery for that PF (a later open re-arms it; subscribers stay, so a driver
  * unsubscribes in remove). The interrupt handler drains the ring into `onVhcaEvent` subscribers. Events
  * that arrive while any mnic command of this kernel is in flight are held until the outermost command
@@ -48,6 +49,21 @@ const fnIn = (opcode: number, fnId: number, opMod = 0): Uint8Array => {
   v.setUint16(0, opcode, true);
   v.setUint16(2, opMod, true);
   v.setUint32(8, fnId, true);
+  return b;
+};
+
+/**
+ * A list input (MnicDestroySiovFnsIn, MnicHcaListIn: opcode, op_mod, count at 8, le32 function ids
+ * from 16), built directly: it carries up to 10^4 ids.
+ */
+const fnList = (opcode: number, opMod: number, fns: readonly MnicFnHandle[]): Uint8Array => {
+  const base = mnicfw.MnicHcaListIn.sizeBytes;
+  const b = new Uint8Array(base + 4 * fns.length);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, opcode, true);
+  v.setUint16(2, opMod, true);
+  v.setUint32(8, fns.length, true);
+  for (let i = 0; i < fns.length; i++) v.setUint32(base + 4 * i, fns[i]!.fnId, true);
   return b;
 };
 
@@ -159,18 +175,23 @@ class MnicFwClient implements MnicFw {
 
   destroySiovFns(fns: readonly MnicSiovHandle[]): void {
     if (fns.length === 0) return;
-    const head = encodeStruct(mnicfw.MnicDestroySiovFnsIn, {
-      ...hdr(mnicfw.MNIC_CMD_DESTROY_SIOV_FNS),
-      count: fns.length,
-      fnIds: new Uint8Array(0),
-    });
-    const input = new Uint8Array(head.length + 4 * fns.length);
-    input.set(head);
-    const view = new DataView(input.buffer);
-    fns.forEach((fn, i) => {
-      view.setUint32(head.length + 4 * i, fn.fnId, true);
-    });
-    this.#exec('DESTROY_SIOV_FNS', input, 8);
+    this.#exec('DESTROY_SIOV_FNS', fnList(mnicfw.MNIC_CMD_DESTROY_SIOV_FNS, 0, fns), 8);
+  }
+
+  enableHcaList(fns: readonly MnicFnHandle[]): void {
+    this.#hcaList('ENABLE_HCA', mnicfw.MNIC_CMD_ENABLE_HCA, fns);
+  }
+
+  disableHcaList(fns: readonly MnicFnHandle[]): void {
+    this.#hcaList('DISABLE_HCA', mnicfw.MNIC_CMD_DISABLE_HCA, fns);
+  }
+
+  #hcaList(name: string, opcode: number, fns: readonly MnicFnHandle[]): void {
+    if (fns.length === 0) return;
+    if (fns.length > mnicfw.MNIC_HCA_LIST_MAX) {
+      throw errnoError('EINVAL', `mnic ${name}: ${fns.length} functions in one list`);
+    }
+    this.#exec(name, fnList(opcode, mnicfw.MNIC_HCA_OP_MOD_LIST, fns), 8);
   }
 
   enableHca(fn: MnicFnHandle): void {

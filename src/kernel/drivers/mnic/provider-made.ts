@@ -1,18 +1,20 @@
 /**
  * What the NIC's function provider keeps per function it made (provider.ts), and the small helpers
- * that turn functions into what the creation API reports: RID text, the errno a failure carries, and
+ * that turn functions into what the creation API reports and carves: a SIOV function's auxiliary
+ * device data, RID text, the errno a failure carries, and
  * what the subsystem driver made of the function's device ("vfio3", a netdev name, "vdpa0").
  */
 import { formatBdfShort } from '../../../base/index.js';
+import { mnicfw } from '../../../spec/index.js';
 import type { AuxiliaryDevice } from '../../auxiliary/auxiliary.js';
 import type { Device } from '../../driver-core/device.js';
 import type { CreatedFunction, FnDriver, FnKind } from '../../fnctl/provider.js';
 import type { KernelApi } from '../../kernel-api.js';
-import { netdevsOf } from '../../net/index.js';
 import { NetlinkError, nlError } from '../../netlink/bus.js';
-import type { MnicSiovHandle } from './fw-api.js';
+import type { MnicFw, MnicSiovHandle } from './fw-api.js';
 import { MNIC_CORE } from './ids.js';
 import type { SfRecord } from './sf-table.js';
+import type { MnicAuxShared } from './shared.js';
 
 const ext = (text: string): string => `${MNIC_CORE}: ${text}`;
 export const DRIVERS: Readonly<Record<FnKind, readonly FnDriver[]>> = {
@@ -34,6 +36,34 @@ export type Made =
       enabled: boolean;
       info: CreatedFunction;
     };
+
+export type SiovMade = Extract<Made, { readonly kind: 'siov' }>;
+
+/** What a SIOV function's "mnic_core.vfio.<idx>" device carries: its RIDs and its window in BAR 4. */
+export function siovShared(
+  pfDev: Device,
+  pfFw: MnicFw,
+  handle: MnicSiovHandle,
+  migratable: boolean,
+  mac: Uint8Array,
+): MnicAuxShared {
+  const windowBytes = mnicfw.MNIC_WINDOW_BYTES;
+  return {
+    coreDev: pfDev,
+    pciDev: pfDev,
+    managerFw: pfFw,
+    fn: handle,
+    rid: handle.guestRid,
+    hypervisorRid: handle.hypervisorRid,
+    window: {
+      bar: mnicfw.MNIC_SIOV_BAR,
+      offset: (handle.fnId - mnicfw.MNIC_SIOV_BASE_ID) * windowBytes,
+      sizeBytes: windowBytes,
+    },
+    migratable,
+    mac,
+  };
+}
 
 export const ridText = (rid: number): string =>
   formatBdfShort({ domain: 0, bus: rid >> 8, devfn: rid & 0xff } as never);
@@ -59,7 +89,7 @@ export function boundAsOf(k: KernelApi, m: Made, dev: Device): string | undefine
       dev.driverData as { core?: { aux(name: 'eth'): { device?: Device } | undefined } } | undefined
     )?.core;
     const eth = core?.aux('eth')?.device;
-    return eth === undefined ? undefined : netdevsOf(k).byParent(eth)?.name;
+    return eth === undefined ? undefined : k.net.byParent(eth)?.name;
   }
   if (m.info.driver === 'vdpa') {
     const mgmt = k.vdpa.findMgmtDev('auxiliary', dev.name);

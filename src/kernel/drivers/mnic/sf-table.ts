@@ -3,7 +3,8 @@
  * PORT_NEW/DEL for flavour pcisf, the port function's hw_addr, state and caps, the vhca state each SF
  * is in, and the vhca events that create and remove the SF's auxiliary device "mnic_core.sf.<id>".
  *
- * State (mlx5 sf->hw_state): allocation → ALLOCATED; activate → ENABLE_HCA, ACTIVE; deactivate →
+ * State (mlx5 sf->hw_state): allocation → ALLOCATED; activate → ENABLE_HCA (one, or one list command
+ * for many SFs: activateList), ACTIVE; deactivate →
  * DISABLE_HCA, TEARDOWN_REQUEST. Events update it only on ACTIVE↔IN_USE and TEARDOWN_REQUEST →
  * ALLOCATED (mlx5_sf_state_update_check). devlink state: ACTIVE/IN_USE → active; opstate:
  * IN_USE/TEARDOWN_REQUEST → attached. The dev table reacts to every event: ACTIVE → add the
@@ -223,6 +224,20 @@ export class SfTable {
       this.#h.fw.disableHca(rec.handle);
       rec.hwState = VHCA_STATE.TEARDOWN_REQUEST;
     }
+  }
+
+  /**
+   * mlx5_sf_state_set(active) for many SFs with one ENABLE_HCA (op_mod LIST), all or none: SFs already
+   * active are left alone; one that is inactive but still attached is EBUSY before anything changes.
+   */
+  activateList(recs: readonly SfRecord[]): void {
+    const todo = recs.filter((rec) => sfDevlinkState(rec.hwState) !== 'active');
+    for (const rec of todo) {
+      if (rec.hwState !== VHCA_STATE.ALLOCATED)
+        throw nlError('EBUSY', ext('SF is inactivated but it is still attached'));
+    }
+    this.#h.fw.enableHcaList(todo.map((rec) => rec.handle));
+    for (const rec of todo) rec.hwState = VHCA_STATE.ACTIVE;
   }
 
   /** A vhca event; false when the function is not an SF of this table. */
