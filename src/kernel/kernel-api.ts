@@ -9,6 +9,7 @@ import type { Device, Driver } from './driver-core/device.js';
 import type { DriverCore } from './driver-core/driver-core.js';
 import type { FunctionProviderRegistry } from './fnctl/provider.js';
 import type { KernelLog } from './log.js';
+import type { NetDevices } from './net/index.js';
 import type { NetlinkBus } from './netlink/bus.js';
 import type { PciDev } from './pci/pci-dev.js';
 import type { VdpaRegistry } from './vdpa/registry.js';
@@ -18,6 +19,8 @@ export interface KernelApi extends KernelIoApi {
   readonly core: DriverCore;
   /** Generic netlink: families register here; tools open sockets. */
   readonly netlink: NetlinkBus;
+  /** The one list of net devices (lo, driver netdevs, nlmon links): register_netdev and friends. */
+  readonly net: NetDevices;
   /** devlink instances and ports drivers register. */
   readonly devlink: DevlinkRegistry;
   /** vDPA management devices and devices. */

@@ -25,7 +25,8 @@ import {
 import { KernelLog } from './log.js';
 import { Modules } from './modules/modules.js';
 import { Udev } from './modules/udev.js';
-import { NetlinkBus } from './netlink/bus.js';
+import { NetDevices } from './net/index.js';
+import { NetlinkBus, nlmonLinkKind } from './netlink/index.js';
 import type { PciConfigAccess } from './pci/config-access.js';
 import { PciCore } from './pci/pci-core.js';
 import type { PciDev } from './pci/pci-dev.js';
@@ -64,6 +65,7 @@ export class Kernel implements KernelApi {
   readonly #o: KernelOptions;
   readonly io: KernelIo;
   readonly netlink: NetlinkBus;
+  readonly net = new NetDevices();
   readonly devlink = new DevlinkRegistry();
   readonly vdpa = new VdpaRegistry();
   readonly functions = new FunctionProviderRegistry();
@@ -79,6 +81,8 @@ export class Kernel implements KernelApi {
     });
     this.clock = o.clock;
     this.netlink = new NetlinkBus({ nowNs: () => o.clock.nowNs });
+    // nlmon is built in: its rtnl_link_ops are there from boot (no rtnl-link-nlmon autoload).
+    this.net.registerLinkKind(nlmonLinkKind(this.netlink));
     registerDevlinkFamily(this.netlink, this.devlink);
     registerVdpaFamily(this.netlink, this.vdpa);
     registerFnctlFamily(this.netlink, this.functions, {

@@ -3,6 +3,7 @@ export * from './errno.js';
 export * as fnctl from './fnctl.js';
 export * as iommufd from './iommufd.js';
 export * as mnicfw from './mnic-fw.js';
+export * as netdev from './netdevice.js';
 export * as netlink from './netlink.js';
 export * as pci from './pci-regs.js';
 export * as vdpa from './vdpa.js';

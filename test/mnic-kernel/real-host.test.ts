@@ -5,7 +5,7 @@
  * everything with SFs up leaving nothing behind. Expectations are written out from the facts.
  */
 import { describe, expect, it } from 'vitest';
-import { type Kernel, netdevsOf, vfioCoreOf } from '../../src/kernel/index.js';
+import { type Kernel, type Netdev, vfioCoreOf } from '../../src/kernel/index.js';
 import { ethtoolCommand } from '../../src/lab/commands/ethtool.js';
 import { type Host, Lab } from '../../src/lab/index.js';
 import { MNIC_PF, MS, mac, nlErr, residue } from './support.js';
@@ -63,7 +63,7 @@ describe('facts 7.2 on the default host', () => {
       netdevs: ['enp16s0f0', 'enp16s0f0s88'],
     });
     expect(k.core.findDevice('auxiliary', 'mnic_core.vnet.1')!.driver?.name).toBe('mnic_vdpa.vnet');
-    expect(netdevsOf(k).byName('enp16s0f0s88')!.mac).toEqual(mac('00:00:00:00:88:88'));
+    expect((k.net.byName('enp16s0f0s88') as Netdev).mac).toEqual(mac('00:00:00:00:88:88'));
     expect(ethtool(k, 'enp16s0f0s88')).toMatch(
       /^NIC statistics:\n {5}rx_packets: \d+\n {5}rx_bytes: \d+\n {5}tx_packets: \d+\n {5}tx_bytes: \d+\n$/,
     );
@@ -95,7 +95,7 @@ describe('facts 7.2 on the default host', () => {
     expect(dev.parent?.name).toBe('mnic_core.sf.0');
     expect(dev.driver?.name).toBe('vfio_mnic_aux.vfio');
     expect(vfioCoreOf(k).devices.map((d) => d.dev.name)).toEqual(['mnic_core.vfio.1']);
-    expect(netdevsOf(k).all.map((n) => n.name)).toEqual(['enp16s0f0']);
+    expect(k.net.driverNetdevs.map((n) => n.name)).toEqual(['enp16s0f0']);
     i.ops.portFnStateSet!(port, 'inactive');
     expect(k.core.findDevice('auxiliary', 'mnic_core.vfio.1')).toBeUndefined();
     expect(vfioCoreOf(k).devices).toEqual([]);

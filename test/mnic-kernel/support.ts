@@ -7,7 +7,6 @@
 import { LabError } from '../../src/base/index.js';
 import { mnicModules } from '../../src/kernel/drivers/mnic/index.js';
 import type { Device, Kernel } from '../../src/kernel/index.js';
-import { netdevsOf } from '../../src/kernel/net/index.js';
 import { NetlinkError } from '../../src/kernel/netlink/index.js';
 import { type Host, Lab } from '../../src/lab/index.js';
 import { FakeNic } from './fake-fw.js';
@@ -62,7 +61,7 @@ export function residue(k: Kernel): {
     devlink: k.devlink.instances.map((i) => i.handle),
     vdpaMgmt: k.vdpa.mgmtDevs.map((m) => `${m.bus}/${m.dev}`),
     vdpa: k.vdpa.devices.map((d) => d.name),
-    netdevs: netdevsOf(k).all.map((n) => n.name),
+    netdevs: k.net.driverNetdevs.map((n) => n.name),
   };
 }
 

@@ -5,17 +5,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isLabError } from '../../src/base/index.js';
+import { NetDevices } from '../../src/kernel/net/index.js';
 import {
   CTRL_POLICY,
   GenlClient,
-  IFF_NOARP,
-  LinkTable,
   NetlinkBus,
   NlmonDevice,
+  nlmonLinkKind,
 } from '../../src/kernel/netlink/index.js';
 import { createHostShell } from '../../src/lab/commands/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { parsePcap } from '../../src/lab/pcap/index.js';
+import { netdev } from '../../src/spec/index.js';
+
+/** A net device list with nlmon's link kind on `bus`, as the kernel builds it at boot. */
+function netDevices(bus: NetlinkBus): NetDevices {
+  const links = new NetDevices();
+  links.registerLinkKind(nlmonLinkKind(bus));
+  return links;
+}
 
 function setup(withFiles = true) {
   const host = Lab.default().host('host0');
@@ -45,28 +53,32 @@ function setup(withFiles = true) {
 const LO =
   '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
   '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n';
+/** The default host's mnic PF netdev (mnic_en, registered down at boot: ifindex 2). */
+const ENP =
+  '2: enp16s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
+  '    link/ether 02:15:4d:00:00:00 brd ff:ff:ff:ff:ff:ff\n';
 const NLMON_DOWN =
-  '2: nlmon0: <NOARP> mtu 3776 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
+  '3: nlmon0: <NOARP> mtu 3776 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
   '    link/netlink \n';
 const NLMON_UP =
-  '2: nlmon0: <NOARP,UP,LOWER_UP> mtu 3776 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
+  '3: nlmon0: <NOARP,UP,LOWER_UP> mtu 3776 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
   '    link/netlink \n';
 
 describe('ip link', () => {
   it('adds, shows, brings up and down, and deletes an nlmon link', () => {
     const { run } = setup();
-    expect(run('ip link show')).toEqual({ stdout: LO, stderr: '', status: 0 });
+    expect(run('ip link show')).toEqual({ stdout: LO + ENP, stderr: '', status: 0 });
     expect(run('ip link add nlmon0 type nlmon').status).toBe(0);
-    expect(run('ip link').stdout).toBe(LO + NLMON_DOWN);
+    expect(run('ip link').stdout).toBe(LO + ENP + NLMON_DOWN);
     expect(run('ip link set nlmon0 up').status).toBe(0);
     expect(run('ip l sh dev nlmon0').stdout).toBe(NLMON_UP);
     expect(run('ip link set dev nlmon0 down').status).toBe(0);
     expect(run('ip link show nlmon0').stdout).toBe(NLMON_DOWN);
     expect(run('ip link del nlmon0').status).toBe(0);
-    expect(run('ip link show').stdout).toBe(LO);
+    expect(run('ip link show').stdout).toBe(LO + ENP);
     // ifindexes are not reused; without a name the kernel picks nlmon%d.
     expect(run('ip link add type nlmon').status).toBe(0);
-    expect(run('ip link show nlmon0').stdout).toMatch(/^3: nlmon0: /);
+    expect(run('ip link show nlmon0').stdout).toMatch(/^4: nlmon0: /);
   });
 
   it('answers as iproute2 does to bad requests', () => {
@@ -96,9 +108,9 @@ describe('ip link', () => {
 describe('nlmon', () => {
   it('taps the bus only while up, counts every message as RX, and refuses packet sockets when down', () => {
     const bus = new NetlinkBus({ nowNs: () => 0 });
-    const links = new LinkTable(bus);
-    const dev = links.addNlmon('nlmon0');
-    expect(dev).toBeInstanceOf(NlmonDevice);
+    const links = netDevices(bus);
+    const dev = links.newLink('nlmon', 'nlmon0');
+    if (!(dev instanceof NlmonDevice)) throw new Error('nlmon link expected');
     const lookup = () => GenlClient.open(bus, 'nlctrl', CTRL_POLICY).close();
     lookup();
     expect(dev.stats).toEqual({ rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 });
@@ -119,13 +131,13 @@ describe('nlmon', () => {
     links.setUp('nlmon0', false);
     lookup();
     expect(dev.stats.rxPackets).toBe(3);
-    expect(dev.flags).toBe(IFF_NOARP);
+    expect(dev.flags).toBe(netdev.IFF_NOARP);
   });
 
   it('names: EEXIST, EINVAL for names dev_valid_name refuses, nlmon%d when none is given', () => {
-    const links = new LinkTable(new NetlinkBus({ nowNs: () => 0 }));
-    links.addNlmon();
-    expect(links.addNlmon().name).toBe('nlmon1');
+    const links = netDevices(new NetlinkBus({ nowNs: () => 0 }));
+    links.newLink('nlmon');
+    expect(links.newLink('nlmon').name).toBe('nlmon1');
     for (const [name, errno] of [
       ['nlmon0', 'EEXIST'],
       ['lo', 'EEXIST'],
@@ -133,7 +145,7 @@ describe('nlmon', () => {
       ['..', 'EINVAL'],
       ['x'.repeat(16), 'EINVAL'],
     ] as const) {
-      expect(() => links.addNlmon(name), name).toThrow(expect.objectContaining({ errno }));
+      expect(() => links.newLink('nlmon', name), name).toThrow(expect.objectContaining({ errno }));
     }
     expect(() => links.setUp('nope', true)).toThrow(expect.objectContaining({ errno: 'ENODEV' }));
     expect(() => links.delete('lo')).toThrow(expect.objectContaining({ errno: 'EOPNOTSUPP' }));

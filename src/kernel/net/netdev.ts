@@ -1,71 +1,84 @@
 /**
- * Host network devices as drivers register them (register_netdev): a name, an ifindex, the parent
- * device, a MAC, and the driver's statistics for `ethtool -S`. One registry per kernel.
+ * A netdev a driver registers (alloc_etherdev + register_netdev): Ethernet type, MTU 1500, queue
+ * length 1000, IFF_BROADCAST | IFF_MULTICAST (ether_setup), the parent device, the MAC, and the
+ * driver's statistics for `ethtool -S`. It is registered down (qdisc noop, operstate DOWN); dev_open
+ * sets IFF_UP and, carrier being on, IFF_LOWER_UP with operstate UP.
  *
  * Names follow udev's predictable scheme (what users see on a modern distribution):
  * "enp<bus>s<slot>f<fn>" for a PCI function, plus "s<sfnum>" for a subfunction (facts/kernel.md 7.3's
- * enp6s0f0s88). ifindex counts from 2 (1 is lo) and is never reused, as in Linux.
- * Left out: the network stack, link state, renames, namespaces.
- * SPEC-DEVIATION: the registry hangs off the kernel through a keyed attachment (like vfioCoreOf)
- * until the kernel has a `net` field.
+ * enp6s0f0s88).
+ *
+ * SPEC-DEVIATION: dev_open attaches pfifo_fast (the kernel's default_qdisc for a single-queue device)
+ * since drivers here declare no TX queues; a multiqueue driver such as mlx5e would show "mq".
+ * Left out: ndo_open/ndo_stop into the driver (no datapath), ndo_get_stats64 (`ip -s` is not modeled),
+ * link loss (NO-CARRIER), MTU and address changes.
  */
-import { errnoError } from '../../base/index.js';
+import { netdev } from '../../spec/index.js';
 import type { Device } from '../driver-core/device.js';
+import { type LinkStats, type Netdev, type OperState, ZERO_LINK_STATS } from './link.js';
 
-export interface Netdev {
+/** What a driver hands register_netdev. */
+export interface NetdevRegistration {
   readonly name: string;
-  readonly ifindex: number;
-  /** The device the driver bound (an auxiliary device for mnic_en). */
   readonly parent: Device;
   readonly mac: Uint8Array;
-  /** ethtool -S: the driver's counters, in its order. */
-  stats(): readonly (readonly [string, bigint])[];
+  ethtoolStats(): readonly (readonly [string, bigint])[];
 }
 
-export class NetdevRegistry {
-  readonly #byName = new Map<string, Netdev>();
-  readonly #byParent = new Map<Device, Netdev>();
-  #nextIfindex = 2;
+const ETHER_BROADCAST = new Uint8Array(netdev.ETH_ALEN).fill(0xff);
 
-  register(o: Omit<Netdev, 'ifindex'>): Netdev {
-    if (this.#byName.has(o.name)) throw errnoError('EEXIST', `netdev ${o.name} exists`);
-    const nd: Netdev = { ...o, ifindex: this.#nextIfindex++ };
-    this.#byName.set(nd.name, nd);
-    this.#byParent.set(nd.parent, nd);
-    return nd;
+/** One registered Ethernet netdev. */
+export class EtherNetdev implements Netdev {
+  readonly kind = 'ether';
+  readonly ifindex: number;
+  readonly name: string;
+  readonly parent: Device;
+  readonly mac: Uint8Array;
+  readonly broadcast = ETHER_BROADCAST;
+  readonly arphrd = netdev.ARPHRD_ETHER;
+  readonly mtu = netdev.ETH_DATA_LEN;
+  readonly txQueueLen = netdev.DEFAULT_TX_QUEUE_LEN;
+  readonly stats: LinkStats = ZERO_LINK_STATS;
+  readonly #ethtoolStats: () => readonly (readonly [string, bigint])[];
+  #up = false;
+
+  constructor(r: NetdevRegistration, ifindex: number) {
+    this.ifindex = ifindex;
+    this.name = r.name;
+    this.parent = r.parent;
+    this.mac = r.mac;
+    this.#ethtoolStats = r.ethtoolStats;
   }
 
-  unregister(nd: Netdev): void {
-    if (this.#byName.get(nd.name) !== nd) return;
-    this.#byName.delete(nd.name);
-    if (this.#byParent.get(nd.parent) === nd) this.#byParent.delete(nd.parent);
+  get up(): boolean {
+    return this.#up;
   }
 
-  byName(name: string): Netdev | undefined {
-    return this.#byName.get(name);
+  get flags(): number {
+    return netdev.IFF_BROADCAST | netdev.IFF_MULTICAST | (this.#up ? netdev.IFF_UP | netdev.IFF_LOWER_UP : 0);
   }
 
-  /** The netdev a driver registered for the device it bound. */
-  byParent(parent: Device): Netdev | undefined {
-    return this.#byParent.get(parent);
+  get operstate(): OperState {
+    return this.#up ? netdev.IF_OPER_UP : netdev.IF_OPER_DOWN;
   }
 
-  /** In ifindex order. */
-  get all(): Netdev[] {
-    return [...this.#byName.values()].sort((a, b) => a.ifindex - b.ifindex);
+  get qdisc(): string {
+    return this.#up ? 'pfifo_fast' : 'noop';
   }
-}
 
-const registries = new WeakMap<object, NetdevRegistry>();
-
-/** The netdev registry of `kernel` (made on first use). */
-export function netdevsOf(kernel: object): NetdevRegistry {
-  let r = registries.get(kernel);
-  if (r === undefined) {
-    r = new NetdevRegistry();
-    registries.set(kernel, r);
+  ethtoolStats(): readonly (readonly [string, bigint])[] {
+    return this.#ethtoolStats();
   }
-  return r;
+
+  /** dev_open. */
+  open(): void {
+    this.#up = true;
+  }
+
+  /** dev_close. */
+  stop(): void {
+    this.#up = false;
+  }
 }
 
 /** udev's path name of a PCI function: "enp<bus>s<slot>f<fn>" (bus and slot in decimal). */

@@ -1,12 +1,18 @@
 /**
  * `ethtool -S IFACE|BDF`: the driver's statistics of a host netdev, in ethtool's format ("NIC
  * statistics:" then one "     name: value" line each). The host's netdevs are the virtio_net ones
- * virtio-pci registers (a BDF, full or bus:dev.fn, names the function's netdev) and those of the
- * netdev registry (mnic_en's, by name; their counters come from the NIC's firmware).
+ * virtio-pci registers (a BDF, full or bus:dev.fn, names the function's netdev) and the driver netdevs
+ * of the kernel's net device list (mnic_en's, by name; their counters come from the NIC's firmware).
  * Left out: every other ethtool mode.
  */
-import { isVirtioPciDevice, type Kernel, netdevsOf, type VirtioNet } from '../../kernel/index.js';
+import { isVirtioPciDevice, type Kernel, type Netdev, type VirtioNet } from '../../kernel/index.js';
 import type { ShellCommand } from '../shell/command.js';
+
+/** A driver netdev of the kernel's list, by name (lo and nlmon links have no driver statistics). */
+function findDriverNetdev(k: Kernel, name: string): Netdev | undefined {
+  const l = k.net.byName(name);
+  return l?.kind === 'ether' ? l : undefined;
+}
 
 function findNetdev(k: Kernel, name: string): VirtioNet | undefined {
   const full = /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i.test(name) ? `0000:${name}` : name;
@@ -28,7 +34,7 @@ export function ethtoolCommand(k: Kernel): ShellCommand {
         io.err('ethtool: bad command line argument(s)\nFor more information run ethtool -h\n');
         return 1;
       }
-      const net = findNetdev(k, args[1]!) ?? netdevsOf(k).byName(args[1]!);
+      const net = findNetdev(k, args[1]!) ?? findDriverNetdev(k, args[1]!);
       if (net === undefined) {
         io.err(
           `netlink error: no device matches name\nCannot get stats strings information: No such device\n`,
@@ -36,8 +42,7 @@ export function ethtoolCommand(k: Kernel): ShellCommand {
         return 1;
       }
       io.out('NIC statistics:\n');
-      const stats = 'ethtoolStats' in net ? net.ethtoolStats() : net.stats();
-      for (const [name, value] of stats) io.out(`     ${name}: ${value}\n`);
+      for (const [name, value] of net.ethtoolStats()) io.out(`     ${name}: ${value}\n`);
       return 0;
     },
   };

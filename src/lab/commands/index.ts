@@ -1,5 +1,4 @@
 /** The host shell: its command table on one host, with the host's sysfs as its file tree. */
-import { LinkTable } from '../../kernel/netlink/index.js';
 import type { Host } from '../host/host.js';
 import { Shell } from '../shell/shell.js';
 import { devlinkCommand } from './devlink.js';
@@ -28,8 +27,6 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
   const fs = k.sysfs;
   // The fs commands resolve relative paths against the shell's working directory.
   const ref: { shell?: Shell } = {};
-  // SPEC-DEVIATION: the link table lives with the shell until the kernel keeps one (nlmon.ts).
-  const links = new LinkTable(k.netlink);
   const { writeFile, appendFile } = o;
   const files = writeFile && appendFile ? { writeFile, appendFile } : undefined;
   const commands = [
@@ -47,8 +44,8 @@ export function createHostShell(host: Host, o: HostShellOptions): Shell {
     devlinkCommand(k),
     vdpaCommand(k),
     fnCommand(k),
-    ipCommand(links),
-    ...tcpdumpCommands(links, files),
+    ipCommand(k.net),
+    ...tcpdumpCommands(k.net, files),
   ];
   ref.shell = new Shell({ host, wallNowNs: o.wallNowNs, fs, settle: () => k.settle() }, commands);
   return ref.shell;

@@ -1,23 +1,17 @@
 /**
- * `ip link` (iproute2) on the host's link table: add (type nlmon), set up|down, delete, show, with
- * iproute2's output format and its error texts and exit statuses: RTNETLINK errors print
+ * `ip link` (iproute2) on the kernel's net device list: add (type nlmon), set up|down, delete, show,
+ * with iproute2's output format and its error texts and exit statuses: RTNETLINK errors print
  * "RTNETLINK answers: <strerror>" (status 2), extended-ack messages "Error: <msg>." (status 2), a missing
  * device "Cannot find device \"X\"" (set, delete) or "Device \"X\" does not exist." (show), status 1.
  * Objects and subcommands match by prefix as iproute2's matches() does (`ip l s`, `ip li sh`).
  *
  * Left out: every object but link; -s/-d/-j/-br; link attributes other than name and type (mtu,
- * address, master, netns, ...). See kernel/netlink/nlmon.ts for what the table models.
+ * address, master, netns, ...); NO-CARRIER (no modeled link loses carrier). See kernel/net for what
+ * the list models.
  */
 import { isLabError } from '../../base/index.js';
-import {
-  IFF_LOOPBACK,
-  IFF_LOWER_UP,
-  IFF_NOARP,
-  IFF_UP,
-  type LinkTable,
-  type NetLink,
-} from '../../kernel/netlink/index.js';
-import { ERRNO_MESSAGE } from '../../spec/index.js';
+import type { NetDevices, NetLink, OperState } from '../../kernel/net/index.js';
+import { ERRNO_MESSAGE, netdev } from '../../spec/index.js';
 import type { CommandIo, ShellCommand } from '../shell/command.js';
 
 /** iproute2's matches(): `arg` is a non-empty prefix of `word`. */
@@ -27,28 +21,45 @@ function matches(arg: string, word: string): boolean {
 
 /** print_link_flags order, for the flags this model has. */
 const FLAG_NAMES: readonly (readonly [number, string])[] = [
-  [IFF_LOOPBACK, 'LOOPBACK'],
-  [IFF_NOARP, 'NOARP'],
-  [IFF_UP, 'UP'],
-  [IFF_LOWER_UP, 'LOWER_UP'],
+  [netdev.IFF_LOOPBACK, 'LOOPBACK'],
+  [netdev.IFF_BROADCAST, 'BROADCAST'],
+  [netdev.IFF_MULTICAST, 'MULTICAST'],
+  [netdev.IFF_NOARP, 'NOARP'],
+  [netdev.IFF_UP, 'UP'],
+  [netdev.IFF_LOWER_UP, 'LOWER_UP'],
 ];
 
-/** ll_type_n2a names of the link types the table has. */
+/** iproute2's oper_states[] names of the states the model's links take. */
+const OPER_STATE_NAMES: Readonly<Record<OperState, string>> = {
+  [netdev.IF_OPER_UNKNOWN]: 'UNKNOWN',
+  [netdev.IF_OPER_DOWN]: 'DOWN',
+  [netdev.IF_OPER_UP]: 'UP',
+};
+
+/** ll_addr_n2a: colon-separated lowercase hex. */
+function hwAddr(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The link/TYPE line: ll_type_n2a's name, then IFLA_ADDRESS and IFLA_BROADCAST when the type has them. */
 function linkLine(l: NetLink): string {
-  if (l.kind === 'loopback') return '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n';
-  // No IFLA_ADDRESS for an address length of 0: iproute2 leaves the trailing blank after the type.
-  return '    link/netlink \n';
+  switch (l.kind) {
+    case 'loopback':
+      return '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n';
+    case 'ether':
+      return `    link/ether ${hwAddr(l.mac)} brd ${hwAddr(l.broadcast)}\n`;
+    case 'nlmon':
+      // No IFLA_ADDRESS for an address length of 0: iproute2 leaves the trailing blank after the type.
+      return '    link/netlink \n';
+  }
 }
 
 /** One link as `ip link show` prints it. */
 export function formatLink(l: NetLink): string {
   const flags = FLAG_NAMES.filter(([bit]) => (l.flags & bit) !== 0).map(([, n]) => n);
-  const qdisc = l.up ? 'noqueue' : 'noop';
-  // No driver sets an operstate for lo or nlmon, so an up link is UNKNOWN.
-  const state = l.up ? 'UNKNOWN' : 'DOWN';
   return (
-    `${l.ifindex}: ${l.name}: <${flags.join(',')}> mtu ${l.mtu} qdisc ${qdisc} state ${state} ` +
-    `mode DEFAULT group default qlen ${l.txQueueLen}\n${linkLine(l)}`
+    `${l.ifindex}: ${l.name}: <${flags.join(',')}> mtu ${l.mtu} qdisc ${l.qdisc} ` +
+    `state ${OPER_STATE_NAMES[l.operstate]} mode DEFAULT group default qlen ${l.txQueueLen}\n${linkLine(l)}`
   );
 }
 
@@ -59,7 +70,7 @@ function rtnlError(e: unknown, io: CommandIo): number {
   return 2;
 }
 
-function linkAdd(links: LinkTable, args: readonly string[], io: CommandIo): number {
+function linkAdd(links: NetDevices, args: readonly string[], io: CommandIo): number {
   let name: string | undefined;
   let type: string | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -98,12 +109,12 @@ function linkAdd(links: LinkTable, args: readonly string[], io: CommandIo): numb
     io.err('RTNETLINK answers: Operation not supported\n');
     return 2;
   }
-  if (type !== 'nlmon') {
+  if (!links.hasLinkKind(type)) {
     io.err('Error: Unknown device type.\n');
     return 2;
   }
   try {
-    links.addNlmon(name);
+    links.newLink(type, name);
     return 0;
   } catch (e) {
     return rtnlError(e, io);
@@ -138,7 +149,7 @@ function deviceArg(
   return { dev, rest };
 }
 
-function linkSet(links: LinkTable, args: readonly string[], io: CommandIo): number {
+function linkSet(links: NetDevices, args: readonly string[], io: CommandIo): number {
   const parsed = deviceArg(args, io);
   if (parsed === undefined) return 255;
   const { dev, rest } = parsed;
@@ -158,7 +169,7 @@ function linkSet(links: LinkTable, args: readonly string[], io: CommandIo): numb
   }
 }
 
-function linkDelete(links: LinkTable, args: readonly string[], io: CommandIo): number {
+function linkDelete(links: NetDevices, args: readonly string[], io: CommandIo): number {
   const parsed = deviceArg(args, io);
   if (parsed === undefined) return 255;
   const { dev, rest } = parsed;
@@ -182,7 +193,7 @@ function linkDelete(links: LinkTable, args: readonly string[], io: CommandIo): n
   }
 }
 
-function linkShow(links: LinkTable, args: readonly string[], io: CommandIo): number {
+function linkShow(links: NetDevices, args: readonly string[], io: CommandIo): number {
   let dev: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -210,7 +221,7 @@ function linkShow(links: LinkTable, args: readonly string[], io: CommandIo): num
   return 0;
 }
 
-export function ipCommand(links: LinkTable): ShellCommand {
+export function ipCommand(links: NetDevices): ShellCommand {
   return {
     name: 'ip',
     summary: 'ip link add NAME type nlmon | set DEV up|down | delete DEV | show [DEV] (iproute2)',

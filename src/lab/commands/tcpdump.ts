@@ -18,7 +18,8 @@
  * that cannot be created "tcpdump: FILE: <strerror>"; status 1. Left out: -r, filters, other link types.
  */
 import { isLabError } from '../../base/index.js';
-import { type LinkTable, NlmonDevice } from '../../kernel/netlink/index.js';
+import type { NetDevices } from '../../kernel/net/index.js';
+import { NlmonDevice } from '../../kernel/netlink/index.js';
 import { type CaptureFiles, fileSink, NetlinkPcapWriter, PCAP_DEFAULT_SNAPLEN } from '../pcap/index.js';
 import type { CommandIo, ShellCommand } from '../shell/command.js';
 
@@ -135,7 +136,7 @@ function parseArgs(args: readonly string[], io: CommandIo): TcpdumpArgs | undefi
 export type TcpdumpFiles = CaptureFiles;
 
 function startCapture(
-  links: LinkTable,
+  links: NetDevices,
   files: TcpdumpFiles | undefined,
   captures: Captures,
   o: TcpdumpArgs,
@@ -247,7 +248,7 @@ function kill(captures: Captures, args: readonly string[], io: CommandIo): numbe
 }
 
 /** The `tcpdump` and `kill` commands of one shell, sharing its background captures. */
-export function tcpdumpCommands(links: LinkTable, files: TcpdumpFiles | undefined): ShellCommand[] {
+export function tcpdumpCommands(links: NetDevices, files: TcpdumpFiles | undefined): ShellCommand[] {
   const captures = new Captures();
   return [
     {

@@ -27,12 +27,8 @@ import {
   type LabError,
   type StructValue,
 } from '../../base/index.js';
-import {
-  ARPHRD_NETLINK,
-  type NetlinkBus,
-  NlmonDevice,
-  type NlmonPacket,
-} from '../../kernel/netlink/index.js';
+import { type NetlinkBus, NlmonDevice, type NlmonPacket } from '../../kernel/netlink/index.js';
+import { netdev } from '../../spec/index.js';
 import { LINKTYPE_NETLINK, PCAP_DEFAULT_SNAPLEN, pcapFileHeader, pcapRecord } from './pcap-format.js';
 
 /** sll_header; the struct codec is little-endian only, so each big-endian u16 is a 2-byte field. */
@@ -85,7 +81,7 @@ export function decodeCookedHeader(bytes: Uint8Array): NetlinkCookedHeader {
 export function nlmonCapturePacket(p: NlmonPacket): Uint8Array {
   const header = encodeCookedHeader({
     pktType: p.pktType,
-    hatype: ARPHRD_NETLINK,
+    hatype: netdev.ARPHRD_NETLINK,
     halen: 0,
     protocol: p.protocol,
   });
@@ -145,7 +141,8 @@ export interface BusCapture {
  * `vfiolab shell --netlink-pcap FILE`: record everything on `bus` to FILE until stop(). Creating the
  * file fails with the platform's error; a later write that fails ends the capture and is handed to
  * `onError` once, so that the kernel's sends never fail because of the capture.
- * SPEC-DEVIATION: the monitor device it uses is not in any link table (`ip link` does not show it).
+ * SPEC-DEVIATION: the monitor device it uses is not in the kernel's net device list (`ip link` does
+ * not show it, and it takes no ifindex), so a recording leaves the host's links as they were.
  */
 export function captureBusToFile(
   bus: NetlinkBus,

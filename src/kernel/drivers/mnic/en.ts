@@ -10,7 +10,7 @@ import { auxiliaryDriver } from '../../auxiliary/auxiliary.js';
 import type { Device } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
-import { type Netdev, netdevsOf, pciNetdevName } from '../../net/index.js';
+import { type Netdev, pciNetdevName } from '../../net/index.js';
 import { mnicShared } from './core-dev.js';
 import { MNIC_CORE, macText } from './ids.js';
 
@@ -44,18 +44,19 @@ export function mnicEnModule(k: KernelApi): ModuleDef {
         // without mnic's shared API (the auxiliary-bus tests make such) gets a netdev without counters.
         const s = mnicShared(dev);
         const fw = s === undefined ? undefined : (s.fnFw ?? s.managerFw);
-        const nd = netdevsOf(k).register({
+        const nd = k.net.register({
           name: netdevName(k, dev),
           parent: dev,
           mac: s?.mac ?? new Uint8Array(6),
-          stats: () => (s === undefined || fw === undefined ? [] : ethtoolStats(fw.queryCounters(s.fn))),
+          ethtoolStats: () =>
+            s === undefined || fw === undefined ? [] : ethtoolStats(fw.queryCounters(s.fn)),
         });
         dev.driverData = nd;
         k.log.info(`${MNIC_EN} ${dev.name} ${nd.name}: registered, MAC ${macText(nd.mac)}`);
       },
       remove(dev) {
         const nd = dev.driverData as Netdev | undefined;
-        if (nd !== undefined) netdevsOf(k).unregister(nd);
+        if (nd !== undefined) k.net.unregister(nd);
       },
     },
   });

@@ -22,7 +22,7 @@ import {
   type DevlinkPort,
 } from '../../devlink/registry.js';
 import type { Device } from '../../driver-core/device.js';
-import { type Netdev, netdevsOf } from '../../net/index.js';
+import type { Netdev } from '../../net/index.js';
 import { nlError } from '../../netlink/bus.js';
 import { resourceSize } from '../../pci/resource.js';
 import { MnicCoreDev, type MnicCtx, type MnicEnables } from './core-dev.js';
@@ -294,7 +294,7 @@ export class MnicPf implements MnicCoreApi {
   #uplinkPort(): DevlinkPort {
     const netdev = (): Netdev | undefined => {
       const eth = this.core.aux('eth')?.device;
-      return eth === undefined ? undefined : netdevsOf(this.ctx.k).byParent(eth);
+      return eth === undefined ? undefined : this.ctx.k.net.byParent(eth);
     };
     return {
       get netdevName() {
