@@ -26,8 +26,9 @@ import {
   type NlAttr,
   nla,
 } from '../../../kernel/index.js';
-import { ERRNO_MESSAGE, Errno, type ErrnoName, fnctl as F } from '../../../spec/index.js';
+import { fnctl as F } from '../../../spec/index.js';
 import type { CommandIo, ShellCommand } from '../../shell/command.js';
+import { reportNetlinkError } from '../devlink/output.js';
 import {
   capsJson,
   capsLine,
@@ -56,11 +57,6 @@ const enumValue = (names: Readonly<Record<number, string>>, name: string): numbe
   for (const [v, n] of Object.entries(names)) if (n === name) return Number(v);
   return undefined;
 };
-
-function strerror(errno: number): string {
-  const name = (Object.keys(Errno) as ErrnoName[]).find((n) => Errno[n] === errno);
-  return name === undefined ? `Unknown error ${errno}` : ERRNO_MESSAGE[name];
-}
 
 function handleAttrs(dev: string): NlAttr[] {
   const slash = dev.indexOf('/');
@@ -167,9 +163,7 @@ export function fnCommand(k: Kernel): FnTool {
     io.out(`${o.pretty ? JSON.stringify(value, null, 4) : JSON.stringify(value)}\n`);
 
   const fail = (io: CommandIo, r: Extract<GenlResult, { ok: false }>): number => {
-    if (r.extack !== undefined && r.extack !== '')
-      io.err(`Error: ${r.extack}${r.extack.endsWith('.') ? '' : '.'}\n`);
-    io.err(`kernel answers: ${strerror(r.errno)}\n`);
+    reportNetlinkError(io, r.errno, r.extack);
     return 1;
   };
 
