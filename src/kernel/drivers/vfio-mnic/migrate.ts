@@ -28,7 +28,13 @@
  */
 import { errnoError, isLabError } from '../../../base/index.js';
 import { vfio } from '../../../spec/index.js';
-import type { ArcResult, MigrationDriver, ResumingSink, SavingSource } from '../../vfio/migration/index.js';
+import {
+  type ArcResult,
+  ChunkQueue,
+  type MigrationDriver,
+  type ResumingSink,
+  type SavingSource,
+} from '../../vfio/migration/index.js';
 import type { MnicFnHandle, MnicFw } from '../mnic/index.js';
 import {
   encodeMnicRecord,
@@ -219,11 +225,10 @@ export class MnicMigrationDriver implements MigrationDriver {
 /** The saving side: records queued for read(). */
 class SavingSession implements SavingSource {
   readonly #drv: MnicMigrationDriver;
-  readonly #chunks: Uint8Array[] = [];
+  readonly #queue = new ChunkQueue();
   /** STOP_COPY's FINAL record is queued: an empty queue is the true end of stream. */
   complete: boolean;
   #initialBytes = 0;
-  #readBytes = 0;
   #released = false;
 
   constructor(drv: MnicMigrationDriver, precopy: boolean) {
@@ -234,32 +239,24 @@ class SavingSession implements SavingSource {
   queue(image: Uint8Array, tag: number): void {
     const rec = encodeMnicRecord(image, { tag, fnKind: this.#drv.fn.kind });
     if (tag === MNIC_VFIO_TAG_PRECOPY) this.#initialBytes += rec.length;
-    this.#chunks.push(rec);
+    this.#queue.push(rec);
   }
 
   read(maxBytes: number, inStopCopy: boolean): Uint8Array {
     if (this.#released) throw errnoError('ENODEV', 'saving session released');
-    const head = this.#chunks[0];
-    if (head === undefined) {
-      if (inStopCopy && !this.complete) throw errnoError('EINVAL', 'stream not complete');
-      return new Uint8Array(0);
-    }
-    const n = Math.min(maxBytes, head.length);
-    const out = head.slice(0, n);
-    if (n === head.length) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(n);
-    this.#readBytes += n;
-    return out;
+    if (this.#queue.isEmpty && inStopCopy && !this.complete)
+      throw errnoError('EINVAL', 'stream not complete');
+    return this.#queue.take(maxBytes);
   }
 
   precopyInfo(): { initialBytes: bigint; dirtyBytes: bigint } {
-    return { initialBytes: BigInt(Math.max(0, this.#initialBytes - this.#readBytes)), dirtyBytes: 0n };
+    return { initialBytes: BigInt(Math.max(0, this.#initialBytes - this.#queue.readBytes)), dirtyBytes: 0n };
   }
 
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#chunks.length = 0;
+    this.#queue.clear();
     this.#drv.forget(this);
   }
 }

@@ -46,7 +46,13 @@ import type { ErrnoName } from '../../../spec/index.js';
 import { vadmin, vfio } from '../../../spec/index.js';
 import type { Device } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
-import type { ArcResult, MigrationDriver, ResumingSink, SavingSource } from '../../vfio/migration/index.js';
+import {
+  type ArcResult,
+  ChunkQueue,
+  type MigrationDriver,
+  type ResumingSink,
+  type SavingSource,
+} from '../../vfio/migration/index.js';
 import {
   virtioPciAdminDevPartsGet,
   virtioPciAdminDevPartsMetadataGet,
@@ -277,13 +283,11 @@ export class VirtioMigrationDriver implements MigrationDriver {
 class SavingSession implements SavingSource {
   readonly #drv: VirtioMigrationDriver;
   readonly objId: number;
-  readonly #chunks: Uint8Array[] = [];
+  readonly #queue = new ChunkQueue();
   complete: boolean;
   error = false;
   released = false;
   initialBytes = 0;
-  /** Bytes read so far (the file position). */
-  #pos = 0;
   #ctxSize = 0;
   #lastSizeNs: number | undefined;
 
@@ -294,7 +298,7 @@ class SavingSession implements SavingSource {
   }
 
   get queuedBytes(): number {
-    return this.#chunks.reduce((n, c) => n + c.length, 0);
+    return this.#queue.pendingBytes;
   }
 
   /** METADATA_GET(SIZE) (0 → EINVAL) + DEV_PARTS_GET(ALL), queued as one record. */
@@ -303,28 +307,21 @@ class SavingSession implements SavingSource {
     if (size === 0) throw errnoError('EINVAL', 'device parts size 0');
     this.#ctxSize = size;
     this.#lastSizeNs = this.#drv.nowNs;
-    this.#chunks.push(encodeRecord(this.#drv.partsGet(this.objId, size)));
+    this.#queue.push(encodeRecord(this.#drv.partsGet(this.objId, size)));
   }
 
   read(maxBytes: number, inStopCopy: boolean): Uint8Array {
     if (this.error) throw errnoError('ENODEV', 'saving stream in error');
-    const head = this.#chunks[0];
-    if (head === undefined) {
-      if (inStopCopy && !this.complete) throw errnoError('EINVAL', 'stream not complete');
-      return new Uint8Array(0);
-    }
-    const n = Math.min(maxBytes, head.length);
-    const out = head.slice(0, n);
-    if (n === head.length) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(n);
-    this.#pos += n;
-    return out;
+    if (this.#queue.isEmpty && inStopCopy && !this.complete)
+      throw errnoError('EINVAL', 'stream not complete');
+    return this.#queue.take(maxBytes);
   }
 
   /** virtiovf_precopy_ioctl. */
   precopyInfo(): { initialBytes: bigint; dirtyBytes: bigint } {
-    if (this.#pos < this.initialBytes) {
-      return { initialBytes: BigInt(this.initialBytes - this.#pos), dirtyBytes: 0n };
+    const pos = this.#queue.readBytes;
+    if (pos < this.initialBytes) {
+      return { initialBytes: BigInt(this.initialBytes - pos), dirtyBytes: 0n };
     }
     const now = this.#drv.nowNs;
     if (this.#lastSizeNs === undefined || now - this.#lastSizeNs >= PRECOPY_SIZE_INTERVAL_NS) {
@@ -339,7 +336,7 @@ class SavingSession implements SavingSource {
     if (this.released) return;
     this.released = true;
     this.error = true;
-    this.#chunks.length = 0;
+    this.#queue.clear();
     this.#drv.forget(this);
     try {
       this.#drv.objDestroy(this.objId);

@@ -2,6 +2,7 @@
  * VFIO migration uAPI v2 (facts/kernel.md §1): the next-step table and stepper, the data streams and
  * the VFIO_DEVICE_FEATURE handlers for MIGRATION, MIG_DEVICE_STATE and MIG_DATA_SIZE.
  */
+export { ChunkQueue } from './chunk-queue.js';
 export {
   type FeatureContext,
   type FeatureHandler,
