@@ -39,8 +39,12 @@ export class Device {
 
   /** The kobject path below /sys: `/devices/pci0000:00/0000:00:01.0/0000:01:00.0`. */
   get devpath(): string {
-    return `${this.parent === undefined ? '/devices' : this.parent.devpath}/${this.name}`;
+    // Name and parent never change, so neither does the path: made once (every uevent asks).
+    this.#devpath ??= `${this.parent === undefined ? '/devices' : this.parent.devpath}/${this.name}`;
+    return this.#devpath;
   }
+
+  #devpath: string | undefined;
 
   get busName(): DeviceData['bus'] {
     return this.data.bus;

@@ -40,6 +40,8 @@ export class ModuleError extends LabError {
 export class Modules {
   readonly #defs = new Map<string, ModuleDef>();
   readonly #loaded = new Map<string, Loaded>();
+  /** Aliases already resolved (modules.alias is fixed once the definitions are). */
+  readonly #resolved = new Map<string, readonly string[]>();
   readonly #core: DriverCore;
 
   constructor(defs: readonly ModuleDef[], core: DriverCore) {
@@ -77,10 +79,16 @@ export class Modules {
   resolve(nameOrAlias: string): string[] {
     const direct = this.#defs.get(normalizeModuleName(nameOrAlias));
     if (direct !== undefined) return [direct.name];
+    // The definitions and their id tables never change, so neither does what an alias resolves to:
+    // udev asks once per uevent, with the same MODALIAS for every VF of a PF.
+    const known = this.#resolved.get(nameOrAlias);
+    if (known !== undefined) return [...known];
     const hits = this.aliases()
       .filter((a) => fnmatch(a.alias, nameOrAlias))
       .map((a) => a.module);
-    return [...new Set(hits)];
+    const names = [...new Set(hits)];
+    this.#resolved.set(nameOrAlias, names);
+    return [...names];
   }
 
   /**

@@ -9,7 +9,9 @@ import type { Modules } from './modules.js';
 
 export class Udev {
   readonly events: Uevent[] = [];
-  readonly #queue: Uevent[] = [];
+  /** Events not yet handled, `#queue[#head..]`: a head index, not shift(), so a long queue drains in O(n). */
+  #queue: Uevent[] = [];
+  #head = 0;
   readonly #modules: Modules;
 
   constructor(modules: Modules) {
@@ -23,11 +25,15 @@ export class Udev {
 
   /** Handle queued events until none are left (handling may cause more). */
   settle(): void {
-    for (let guard = 0; this.#queue.length > 0 && guard < 1_000_000; guard++) {
-      const e = this.#queue.shift()!;
+    for (let guard = 0; this.#head < this.#queue.length && guard < 1_000_000; guard++) {
+      const e = this.#queue[this.#head++]!;
       if (e.action !== 'add') continue;
       const alias = e.env.find(([k]) => k === 'MODALIAS')?.[1];
       if (alias !== undefined) this.#modules.modprobe(alias, true);
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
     }
   }
 }

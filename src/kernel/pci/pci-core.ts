@@ -44,6 +44,8 @@ export class PciCore {
   readonly cfg: ConfigCycles;
   readonly #o: PciCoreOptions;
   #devices: PciDev[] = [];
+  /** The same devices by routing ID (one domain per core): find() without a scan of the list. */
+  readonly #byRid = new Map<number, PciDev>();
 
   constructor(o: PciCoreOptions) {
     this.#o = o;
@@ -60,7 +62,8 @@ export class PciCore {
   }
 
   find(at: Bdf): PciDev | undefined {
-    return this.#devices.find((d) => sameBdf(d.bdf, at));
+    const dev = this.#byRid.get((at.bus << 8) | at.devfn);
+    return dev !== undefined && sameBdf(dev.bdf, at) ? dev : undefined;
   }
 
   /** pci_scan_root_bus: scan bus 0 and everything behind its bridges. */
@@ -79,10 +82,28 @@ export class PciCore {
 
   readonly #ready = new WeakSet<PciDev>();
 
+  /** Insert in BDF order: VFs arrive in ascending order, so this is usually an append. */
   #add(dev: PciDev): void {
-    this.#devices.push(dev);
-    this.#devices.sort((a, b) => compareBdf(a.bdf, b.bdf));
+    const list = this.#devices;
+    let lo = list.length;
+    if (lo > 0 && compareBdf(list[lo - 1]!.bdf, dev.bdf) > 0) {
+      lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareBdf(list[mid]!.bdf, dev.bdf) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    list.splice(lo, 0, dev);
+    this.#byRid.set(dev.rid, dev);
     this.#o.events?.added(dev);
+  }
+
+  /** Take devices out of the list and the index. */
+  #forget(gone: ReadonlySet<PciDev>): void {
+    this.#devices = this.#devices.filter((d) => !gone.has(d));
+    for (const d of gone) if (this.#byRid.get(d.rid) === d) this.#byRid.delete(d.rid);
   }
 
   #scanBus(bus: number, upstream: PciDev | undefined, onlyOneChild: boolean): void {
@@ -119,8 +140,8 @@ export class PciCore {
   }
 
   #setupFunction(rid: Rid, upstream: PciDev | undefined, ari: boolean): void {
-    const known = this.#devices.find((d) => d.rid === rid && !d.isVirtfn);
-    if (known !== undefined) {
+    const known = this.#byRid.get(rid);
+    if (known !== undefined && !known.isVirtfn) {
       if (known.hdrType === pci.PCI_HEADER_TYPE_BRIDGE)
         this.#scanBus(known.secondaryBus, known, known.pcieCap !== undefined);
       return;
@@ -221,8 +242,7 @@ export class PciCore {
     const iov = dev.sriov;
     if (iov === undefined || iov.numVfs === 0) return;
     for (const vf of iov.vfs) this.#o.events?.removed(vf);
-    const gone = new Set(iov.vfs);
-    this.#devices = this.#devices.filter((d) => !gone.has(d));
+    this.#forget(new Set(iov.vfs));
     iov.vfs = [];
     iov.ctrl &= ~(pci.PCI_SRIOV_CTRL_VFE | pci.PCI_SRIOV_CTRL_MSE);
     this.cfg.write(dev.rid, iov.pos + pci.PCI_SRIOV_CTRL, 2, iov.ctrl);
@@ -303,7 +323,7 @@ export class PciCore {
       dev.physfn.sriov.vfs = dev.physfn.sriov.vfs.filter((v) => v !== dev);
     }
     this.#o.events?.removed(dev);
-    this.#devices = this.#devices.filter((d) => d !== dev);
+    this.#forget(new Set([dev]));
   }
 
   /** pci_rescan_bus: scan again; only functions not already known are added. */

@@ -4,7 +4,7 @@
  */
 import { errnoError } from '../../base/index.js';
 import { pci } from '../../spec/index.js';
-import type { Driver, PciDeviceId } from '../driver-core/device.js';
+import type { Device, Driver, PciDeviceId } from '../driver-core/device.js';
 import type { Kernel } from '../kernel.js';
 import type { PciDev } from '../pci/pci-dev.js';
 import { pciIdMatches } from '../pci/pci-driver.js';
@@ -16,8 +16,8 @@ import { devicePath, driverPath, modulePath, relativeTarget } from './paths.js';
 const deviceName = (text: string): string => (text.endsWith('\n') ? text.slice(0, -1) : text);
 
 export function driverDir(k: Kernel, drv: Driver): SysfsNode {
-  return dir(() => {
-    const here = driverPath(drv);
+  const here = driverPath(drv);
+  const files = (): [string, SysfsNode][] => {
     const out: [string, SysfsNode][] = [
       ['bind', attr({ mode: 0o200, store: (t) => k.core.bind(drv, deviceName(t)) })],
       ['unbind', attr({ mode: 0o200, store: (t) => k.core.unbind(drv, deviceName(t)) })],
@@ -28,11 +28,25 @@ export function driverDir(k: Kernel, drv: Driver): SysfsNode {
       out.push(['new_id', attr({ mode: 0o200, store: (t) => newIdStore(k, drv, t) })]);
       out.push(['remove_id', attr({ mode: 0o200, store: (t) => removeIdStore(drv, t) })]);
     }
-    for (const dev of k.core.devices(drv.data.bus)) {
-      if (dev.driver === drv) out.push([dev.name, link(() => relativeTarget(here, devicePath(dev)))]);
-    }
     return out;
-  });
+  };
+  const deviceLink = (dev: Device): SysfsNode => link(() => relativeTarget(here, devicePath(dev)));
+  return dir(
+    () => {
+      const out = files();
+      for (const dev of k.core.devices(drv.data.bus)) {
+        if (dev.driver === drv) out.push([dev.name, deviceLink(dev)]);
+      }
+      return out;
+    },
+    // A path walk (`echo BDF > unbind`) looks one name up without listing every bound device.
+    (name) => {
+      const file = files().find(([n]) => n === name);
+      if (file !== undefined) return file[1];
+      const dev = k.core.findDevice(drv.data.bus, name);
+      return dev !== undefined && dev.driver === drv ? deviceLink(dev) : undefined;
+    },
+  );
 }
 
 /**

@@ -93,8 +93,12 @@ export function scanHexFields(text: string, max: number): number[] {
   return out;
 }
 
+/** A buffer without its one trailing newline, as sysfs_streq compares it. */
+export function sysfsStrip(s: string): string {
+  return s.endsWith('\n') ? s.slice(0, -1) : s;
+}
+
 /** sysfs_streq: equal, ignoring one trailing newline on either side. */
 export function sysfsStreq(a: string, b: string): boolean {
-  const strip = (s: string): string => (s.endsWith('\n') ? s.slice(0, -1) : s);
-  return strip(a) === strip(b);
+  return sysfsStrip(a) === sysfsStrip(b);
 }

@@ -7,9 +7,10 @@
 import { errnoError } from '../../base/index.js';
 import type { Device } from '../driver-core/device.js';
 import type { Kernel } from '../kernel.js';
+import type { PciDev } from '../pci/pci-dev.js';
 import { attr, dir, link, type SysfsDir, type SysfsNode, staticDir } from '../sysfs/index.js';
 import { driverDir } from './driver-attrs.js';
-import { kstrtoul, sysfsStreq } from './kstrto.js';
+import { kstrtoul, sysfsStrip } from './kstrto.js';
 import { busPath, devicePath, driverPath, modulePath, relativeTarget } from './paths.js';
 import { pciDeviceAttrs } from './pci-attrs.js';
 
@@ -30,8 +31,8 @@ function allDevices(k: Kernel): Device[] {
 }
 
 function deviceDir(k: Kernel, dev: Device): SysfsNode {
+  const here = devicePath(dev);
   const own = (): [string, SysfsNode][] => {
-    const here = devicePath(dev);
     const out: [string, SysfsNode][] = [];
     const data = dev.data;
     if (data.bus !== 'none') {
@@ -47,20 +48,36 @@ function deviceDir(k: Kernel, dev: Device): SysfsNode {
       if (p.isVirtfn && pf !== undefined) {
         out.push(['physfn', link(() => relativeTarget(here, devicePath(k.pciDevice(pf))))]);
       }
-      // "virtfn<i>" is named after the VF's index (pci_iov_sysfs_link), not its place in the list.
-      for (const vf of p.sriov?.vfs ?? []) {
-        out.push([`virtfn${vf.vfIndex}`, link(() => relativeTarget(here, devicePath(k.pciDevice(vf))))]);
-      }
     }
     return out;
   };
+  const virtfnLink = (vf: PciDev): SysfsNode => link(() => relativeTarget(here, devicePath(k.pciDevice(vf))));
+  // "virtfn<i>" is named after the VF's index (pci_iov_sysfs_link), not its place in the list.
+  const virtfns = (): [string, SysfsNode][] =>
+    dev.data.bus === 'pci'
+      ? (dev.data.pdev.sriov?.vfs ?? []).map((vf) => [`virtfn${vf.vfIndex}`, virtfnLink(vf)])
+      : [];
+  /** One virtfn link by name, without making the other (up to 65535) links. */
+  const virtfn = (name: string): SysfsNode | undefined => {
+    const m = /^virtfn(0|[1-9][0-9]*)$/.exec(name);
+    if (m === null || dev.data.bus !== 'pci') return undefined;
+    const index = Number(m[1]);
+    const vfs = dev.data.pdev.sriov?.vfs ?? [];
+    const vf = vfs[index]?.vfIndex === index ? vfs[index] : vfs.find((v) => v.vfIndex === index);
+    return vf === undefined ? undefined : virtfnLink(vf);
+  };
   const children = (): Device[] => allDevices(k).filter((c) => c.parent === dev);
   return dir(
-    () => [...own(), ...children().map((c) => [c.name, deviceDir(k, c)] as [string, SysfsNode])],
+    () => [
+      ...own(),
+      ...virtfns(),
+      ...children().map((c) => [c.name, deviceDir(k, c)] as [string, SysfsNode]),
+    ],
     (name) => {
       const child = k.core.findDevice('pci', name) ?? k.core.findDevice('auxiliary', name);
       if (child !== undefined && child.parent === dev) return deviceDir(k, child);
-      return own().find(([n]) => n === name)?.[1];
+      // virtfn links first: building the attributes reads config space (the reset attribute's FLR check).
+      return virtfn(name) ?? own().find(([n]) => n === name)?.[1];
     },
   );
 }
@@ -117,7 +134,8 @@ function busDir(k: Kernel, bus: BusName): SysfsNode {
     drivers_probe: attr({
       mode: 0o200,
       store: (t) => {
-        const dev = k.core.devices(bus).find((d) => sysfsStreq(d.name, t));
+        // bus_find_device_by_name compares with sysfs_streq; names hold no newline, so a lookup will do.
+        const dev = k.core.findDevice(bus, sysfsStrip(t));
         if (dev === undefined) throw errnoError('ENODEV', 'no such device');
         k.core.probeDevice(dev);
       },

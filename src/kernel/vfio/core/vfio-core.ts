@@ -52,6 +52,11 @@ export interface VfioRegistration {
   /** `<domain>:<bus>` of the function (its pre-fix dev_set). */
   readonly busKey: string;
   readonly isVirtfn: boolean;
+  /**
+   * The RID the device's DMA carries when it is not the PCI function's own (a SIOV function's guest
+   * RID, an SF's parent RID): what the cdev model binds to an iommufd. Absent: the PCI device's RID.
+   */
+  readonly dmaRid?: number;
 }
 
 export interface VfioOpenManyResult {
@@ -69,6 +74,11 @@ export class VfioCore {
   /** Installed by the IOMMUFD code; absent: BIND fails with EBADF. */
   iommufd: VfioIommufdHooks | undefined;
   readonly #devices: VfioDevice[] = [];
+  /** Indexes over #devices, so that registering or finding one of 10000 devices scans none of them. */
+  readonly #byDev = new Map<Device, VfioDevice>();
+  /** By cdev name (`vfio3`) and by device name (`0000:01:00.1`); the two name spaces never meet. */
+  readonly #byName = new Map<string, VfioDevice>();
+  readonly #byGroup = new Map<number, VfioDevice[]>();
   #nextMinor = 0;
   #nextGroup = 0;
 
@@ -79,8 +89,7 @@ export class VfioCore {
 
   /** vfio_register_group_dev: name the device, give it a group. */
   registerDevice(r: VfioRegistration): VfioDevice {
-    if (this.#devices.some((d) => d.dev === r.dev))
-      throw errnoError('EEXIST', `${r.dev.name} already registered`);
+    if (this.#byDev.has(r.dev)) throw errnoError('EEXIST', `${r.dev.name} already registered`);
     const vdev = new VfioDevice({
       core: this,
       dev: r.dev,
@@ -89,8 +98,15 @@ export class VfioCore {
       group: this.#nextGroup++,
       busKey: r.busKey,
       isVirtfn: r.isVirtfn,
+      dmaRid: r.dmaRid,
     });
     this.#devices.push(vdev);
+    this.#byDev.set(r.dev, vdev);
+    if (!this.#byName.has(vdev.name)) this.#byName.set(vdev.name, vdev);
+    if (!this.#byName.has(r.dev.name)) this.#byName.set(r.dev.name, vdev);
+    const group = this.#byGroup.get(vdev.group);
+    if (group === undefined) this.#byGroup.set(vdev.group, [vdev]);
+    else group.push(vdev);
     return vdev;
   }
 
@@ -102,6 +118,17 @@ export class VfioCore {
     for (const f of [...vdev.files]) if (f.isOpen) f.close();
     vdev.files.clear();
     this.#devices.splice(this.#devices.indexOf(vdev), 1);
+    this.#byDev.delete(vdev.dev);
+    for (const name of [vdev.name, vdev.dev.name]) {
+      if (this.#byName.get(name) !== vdev) continue;
+      // Another device may answer to the name too (only if names ever overlapped): the earliest.
+      const next = this.#devices.find((d) => d.name === name || d.dev.name === name);
+      if (next === undefined) this.#byName.delete(name);
+      else this.#byName.set(name, next);
+    }
+    const group = this.#byGroup.get(vdev.group)?.filter((d) => d !== vdev) ?? [];
+    if (group.length === 0) this.#byGroup.delete(vdev.group);
+    else this.#byGroup.set(vdev.group, group);
   }
 
   get devices(): readonly VfioDevice[] {
@@ -110,7 +137,7 @@ export class VfioCore {
 
   /** By cdev name (`vfio3`) or by device name (`0000:01:00.1`). */
   find(name: string): VfioDevice | undefined {
-    return this.#devices.find((d) => d.name === name || d.dev.name === name);
+    return this.#byName.get(name);
   }
 
   /** The /dev entries VFIO makes: /dev/vfio/vfio, one per group, one per device cdev. */
@@ -127,13 +154,13 @@ export class VfioCore {
 
   /** VFIO_GROUP_GET_STATUS flags: VIABLE when every device of the group is bound to a VFIO driver. */
   groupViable(group: number): boolean {
-    return this.#devices.some((d) => d.group === group);
+    return this.#byGroup.has(group);
   }
 
   /** open(/dev/vfio/<group>) + VFIO_GROUP_GET_DEVICE_FD("<BDF>"): opens the device (FLR charged). */
   groupGetDeviceFd(group: number, deviceName: string, fds: VfioFdTable): VfioDeviceFile {
     if (!this.groupViable(group)) throw errnoError('ENOENT', `/dev/vfio/${group}`);
-    const vdev = this.#devices.find((d) => d.group === group && d.dev.name === deviceName);
+    const vdev = this.#byGroup.get(group)?.find((d) => d.dev.name === deviceName);
     if (vdev === undefined) throw errnoError('ENODEV', `${deviceName} is not in group ${group}`);
     this.openDeviceNow(vdev);
     const f = new VfioDeviceFile(vdev, 'group', fds, true);
