@@ -1,14 +1,19 @@
 /**
- * The `vfiolab` command line. Subcommands: demo (npm start), shell, lspci, topology, bench. Every
- * command that does work can report modeled and wall time, labelled; `--json` gives one JSON document.
+ * The `vfiolab` command line. Subcommands: demo (npm start), shell (`--netlink-pcap FILE` records the
+ * host's netlink traffic as an nlmon capture would), lspci, topology, bench. Every command that does work
+ * can report modeled and wall time, labelled; `--json` gives one JSON document.
  */
 import { Command, CommanderError } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { isLabError } from '../../base/index.js';
+import { badInput, isLabError, type LabError } from '../../base/index.js';
+import type { NetlinkBus } from '../../kernel/netlink/index.js';
 import { createHostShell } from '../commands/index.js';
 import { lspciCommand } from '../commands/lspci.js';
+import { type BusCapture, type CaptureFiles, captureBusToFile } from '../pcap/index.js';
 import type { Platform } from '../platform.js';
+import type { Shell } from '../shell/shell.js';
 import { benchPci } from './bench.js';
+import { registerBenchCreate } from './bench-create-cli.js';
 import { benchSriov } from './bench-sriov.js';
 import { benchVfio } from './bench-vfio.js';
 import { benchVirtio } from './bench-virtio.js';
@@ -25,13 +30,52 @@ function withHostOptions(cmd: Command): Command {
     .option('--numvfs <device=n>', 'enable n VFs of a named device at boot (repeatable)', collect);
 }
 
-async function runShell(o: HostOptions, platform: Platform): Promise<number> {
+async function runShell(o: HostOptions & { netlinkPcap?: string }, platform: Platform): Promise<number> {
   const lab = buildLab(o, platform);
   const host = lab.host(o.host);
-  const shell = createHostShell(host, { readFile: platform.readFile, wallNowNs: () => platform.wallNowNs() });
+  const files = shellFiles(platform);
+  const shell = createHostShell(host, {
+    readFile: platform.readFile,
+    wallNowNs: () => platform.wallNowNs(),
+    ...(files ?? {}),
+  });
+  const capture =
+    o.netlinkPcap === undefined
+      ? undefined
+      : netlinkPcap(host.kernel.netlink, files, o.netlinkPcap, (e) =>
+          platform.stderr(`vfiolab: --netlink-pcap: ${e.message}; capture stopped\n`),
+        );
+  try {
+    return await shellLoop(shell, host.name, platform);
+  } finally {
+    capture?.stop();
+  }
+}
+
+/** The platform's file writes in the form the shell and captures take them, when it has both. */
+function shellFiles(platform: Platform): CaptureFiles | undefined {
+  const append = platform.appendFile;
+  if (append === undefined) return undefined;
+  return {
+    writeFile: (path, data) => platform.writeFile(path, data),
+    appendFile: (path, data) => append.call(platform, path, data),
+  };
+}
+
+function netlinkPcap(
+  bus: NetlinkBus,
+  files: CaptureFiles | undefined,
+  path: string,
+  onError: (e: LabError) => void,
+): BusCapture {
+  if (files === undefined) throw badInput(`--netlink-pcap ${path}: this platform cannot write files`);
+  return captureBusToFile(bus, files, path, onError);
+}
+
+async function shellLoop(shell: Shell, hostName: string, platform: Platform): Promise<number> {
   if (platform.stdinIsTty) {
     platform.stdout(
-      `vfiolab shell on modeled host ${host.name}. Type 'help' for commands, 'exit' to leave.\n`,
+      `vfiolab shell on modeled host ${hostName}. Type 'help' for commands, 'exit' to leave.\n`,
     );
   }
   for await (const line of platform.readLines(() => shell.prompt)) {
@@ -74,9 +118,11 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
     program
       .command('shell')
       .description('a shell on one modeled host (reads stdin when it is not a terminal)'),
-  ).action(async (o: HostOptions) => {
-    status = await runShell(o, platform);
-  });
+  )
+    .option('--netlink-pcap <file>', 'record every netlink message of the host to a pcap file (nlmon format)')
+    .action(async (o: HostOptions & { netlinkPcap?: string }) => {
+      status = await runShell(o, platform);
+    });
   program
     .command('lspci')
     .description(
@@ -109,6 +155,9 @@ export async function runCli(argv: readonly string[], platform: Platform): Promi
       }
       platform.stdout(`${JSON.stringify(benchPci(platform, { reads, runs }))}\n`);
     });
+  registerBenchCreate(bench, platform, (code) => {
+    status = code;
+  });
   bench
     .command('sriov')
     .description('enable VFs with autoprobe on (a driver per VF) and off, then bind all via driver_override')
