@@ -94,6 +94,8 @@ export class DevlinkInstance {
   readonly dev: string;
   readonly ops: DevlinkOps;
   readonly #ports = new Map<number, DevlinkPort>();
+  /** The ports in index order, rebuilt only after a change. */
+  #sorted: DevlinkPort[] | undefined;
   readonly #registry: DevlinkRegistry;
 
   constructor(registry: DevlinkRegistry, bus: string, dev: string, ops: DevlinkOps) {
@@ -109,7 +111,8 @@ export class DevlinkInstance {
 
   /** Ports in index order. */
   get ports(): DevlinkPort[] {
-    return [...this.#ports.values()].sort((a, b) => a.index - b.index);
+    this.#sorted ??= [...this.#ports.values()].sort((a, b) => a.index - b.index);
+    return [...this.#sorted];
   }
 
   port(index: number): DevlinkPort | undefined {
@@ -120,6 +123,7 @@ export class DevlinkInstance {
   portRegister(port: DevlinkPort): void {
     if (this.#ports.has(port.index)) throw new Error(`devlink port index ${port.index} in use`);
     this.#ports.set(port.index, port);
+    this.#sorted = undefined;
     this.#registry.emit({ kind: 'port-new', instance: this, port });
   }
 
@@ -128,6 +132,7 @@ export class DevlinkInstance {
     const port = this.#ports.get(index);
     if (port === undefined) return;
     this.#ports.delete(index);
+    this.#sorted = undefined;
     this.#registry.emit({ kind: 'port-del', instance: this, port });
   }
 
@@ -148,34 +153,34 @@ export type DevlinkEvent =
 
 /** Every devlink instance of one kernel (the devlinks xarray). */
 export class DevlinkRegistry {
-  readonly #instances: DevlinkInstance[] = [];
+  /** By handle "bus/dev", in registration order (a Map keeps insertion order). */
+  readonly #instances = new Map<string, DevlinkInstance>();
   readonly #listeners = new Set<(e: DevlinkEvent) => void>();
 
   /** devlink_alloc + devl_register. EEXIST for a handle already registered. */
   register(bus: string, dev: string, ops: DevlinkOps): DevlinkInstance {
     if (this.find(bus, dev) !== undefined) throw new Error(`devlink ${bus}/${dev} already registered`);
     const inst = new DevlinkInstance(this, bus, dev, ops);
-    this.#instances.push(inst);
+    this.#instances.set(inst.handle, inst);
     this.emit({ kind: 'dev-new', instance: inst });
     return inst;
   }
 
   /** devl_unregister: its ports must be gone first (the driver unregisters them). */
   unregister(inst: DevlinkInstance): void {
-    const at = this.#instances.indexOf(inst);
-    if (at < 0) return;
+    if (this.#instances.get(inst.handle) !== inst) return;
     for (const p of inst.ports) inst.portUnregister(p.index);
-    this.#instances.splice(at, 1);
+    this.#instances.delete(inst.handle);
     this.emit({ kind: 'dev-del', instance: inst });
   }
 
   find(bus: string, dev: string): DevlinkInstance | undefined {
-    return this.#instances.find((i) => i.bus === bus && i.dev === dev);
+    return this.#instances.get(`${bus}/${dev}`);
   }
 
   /** In registration order, as `devlink dev show` lists them. */
   get instances(): readonly DevlinkInstance[] {
-    return this.#instances;
+    return [...this.#instances.values()];
   }
 
   /** The netlink family subscribes here to multicast notifications. */
