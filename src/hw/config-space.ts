@@ -29,16 +29,24 @@ export class ConfigSpace {
   readonly #writable: Uint8Array;
   readonly #rw1c: Uint8Array;
   readonly #hooks: ConfigWriteHook[] = [];
-  #resetImage: { bytes: Uint8Array; writable: Uint8Array; rw1c: Uint8Array } | undefined;
+  /** bytes, writable and rw1c back to back in one buffer (one allocation per function). */
+  readonly #store: Uint8Array;
+  /**
+   * The sealed reset state: the first `length` bytes of each of the three arrays (everything after
+   * them was zero when sealed), packed the same way. Most functions use a few hundred bytes of 4 KiB,
+   * so a host with 10000 VFs does not keep 120 MB of zeros around.
+   */
+  #resetImage: { readonly length: number; readonly packed: Uint8Array } | undefined;
 
   constructor(size: number = pci.PCI_CFG_SPACE_EXP_SIZE) {
     if (size !== pci.PCI_CFG_SPACE_SIZE && size !== pci.PCI_CFG_SPACE_EXP_SIZE) {
       throw new LabError('internal', `config space size must be 256 or 4096, not ${size}`);
     }
     this.size = size;
-    this.#bytes = new Uint8Array(size);
-    this.#writable = new Uint8Array(size);
-    this.#rw1c = new Uint8Array(size);
+    this.#store = new Uint8Array(3 * size);
+    this.#bytes = this.#store.subarray(0, size);
+    this.#writable = this.#store.subarray(size, 2 * size);
+    this.#rw1c = this.#store.subarray(2 * size, 3 * size);
   }
 
   /** A config read as a requester sees it. Accesses must be naturally aligned, 1, 2 or 4 bytes. */
@@ -105,20 +113,33 @@ export class ConfigSpace {
 
   /** Record the current contents and masks as the function's reset state (after building). */
   sealResetState(): void {
-    this.#resetImage = {
-      bytes: this.#bytes.slice(),
-      writable: this.#writable.slice(),
-      rw1c: this.#rw1c.slice(),
-    };
+    const length = this.#usedLength();
+    const packed = new Uint8Array(3 * length);
+    packed.set(this.#bytes.subarray(0, length), 0);
+    packed.set(this.#writable.subarray(0, length), length);
+    packed.set(this.#rw1c.subarray(0, length), 2 * length);
+    this.#resetImage = { length, packed };
   }
 
   /** Return every byte and mask to the sealed reset state (conventional reset or FLR). */
   resetToSealed(): void {
-    if (this.#resetImage === undefined)
-      throw new LabError('internal', 'config space reset before it was sealed');
-    this.#bytes.set(this.#resetImage.bytes);
-    this.#writable.set(this.#resetImage.writable);
-    this.#rw1c.set(this.#resetImage.rw1c);
+    const image = this.#resetImage;
+    if (image === undefined) throw new LabError('internal', 'config space reset before it was sealed');
+    const { length, packed } = image;
+    this.#store.fill(0);
+    this.#bytes.set(packed.subarray(0, length));
+    this.#writable.set(packed.subarray(length, 2 * length));
+    this.#rw1c.set(packed.subarray(2 * length, 3 * length));
+  }
+
+  /** One past the last byte that is not zero in the contents or either mask, rounded up to 4 bytes. */
+  #usedLength(): number {
+    const words = new Uint32Array(this.#store.buffer, this.#store.byteOffset, (3 * this.size) / 4);
+    const n = this.size / 4;
+    for (let w = n - 1; w >= 0; w--) {
+      if ((words[w]! | words[n + w]! | words[2 * n + w]!) !== 0) return (w + 1) * 4;
+    }
+    return 0;
   }
 
   /** A copy of the raw bytes (what the sysfs `config` file returns for a full read). */

@@ -148,7 +148,10 @@ export class Host {
       },
       domain: this.domain,
       clock: this.clock,
-      costsFor: (at) => this.#costsForName(at === undefined ? undefined : this.deviceAt(at)?.name),
+      costsFor: (at) =>
+        at === undefined || this.#deviceCosts.size === 0
+          ? this.costs
+          : this.#costsForName(this.deviceAt(at)?.name),
       apertures: DEFAULT_APERTURES,
       mmio: {
         read: (a, w) => this.fabric.mmioRead(a, w),
@@ -192,7 +195,8 @@ export class Host {
 
   /** Costs for a function name (`virtio-net0` or `virtio-net0/vf3`): the device override if any. */
   #costsForName(name: string | undefined): CostModel {
-    if (name === undefined) return this.costs;
-    return this.#deviceCosts.get(name.split('/')[0]!) ?? this.costs;
+    if (name === undefined || this.#deviceCosts.size === 0) return this.costs;
+    const slash = name.indexOf('/');
+    return this.#deviceCosts.get(slash < 0 ? name : name.slice(0, slash)) ?? this.costs;
   }
 }
