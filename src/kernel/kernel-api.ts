@@ -1,8 +1,8 @@
 /**
  * What drivers may use of the kernel: the PCI core's SR-IOV calls, pci_iov_get_pf_drvdata, config
  * access to their own device, MMIO to its BARs, DMA-coherent memory, MSI-X vectors, the auxiliary
- * bus, and the log. Drivers receive this at module load, as real drivers link against exported
- * symbols.
+ * bus, the VFIO core, and the log. Drivers receive this at module load, as real drivers link against
+ * exported symbols.
  */
 import type { DevlinkRegistry } from './devlink/registry.js';
 import type { Device, Driver } from './driver-core/device.js';
@@ -13,6 +13,7 @@ import type { NetDevices } from './net/index.js';
 import type { NetlinkBus } from './netlink/bus.js';
 import type { PciDev } from './pci/pci-dev.js';
 import type { VdpaRegistry } from './vdpa/registry.js';
+import type { VfioCore } from './vfio/core/vfio-core.js';
 
 export interface KernelApi extends KernelIoApi {
   readonly log: KernelLog;
@@ -27,6 +28,8 @@ export interface KernelApi extends KernelIoApi {
   readonly vdpa: VdpaRegistry;
   /** Parents that can create functions through the common creation API. */
   readonly functions: FunctionProviderRegistry;
+  /** The VFIO core: vfio_device registration, the group and cdev models, open/close with their FLR. */
+  readonly vfio: VfioCore;
   /** pci_enable_sriov: throws the errno sriov_enable returns. */
   pciEnableSriov(dev: Device, numVfs: number): void;
   /** pci_disable_sriov. */

@@ -1,6 +1,7 @@
 /**
  * One host kernel: the driver core with the PCI and auxiliary buses, the PCI core, modules and udev,
- * and the kernel log. It reaches hardware only through the host bridge's config cycles.
+ * the VFIO core (with its IOMMUFD binding), and the kernel log. It reaches hardware only through the
+ * host bridge's config cycles.
  *
  * Boot follows Linux's order: scan the PCI hierarchy (devices exist, not yet matchable), assign
  * resources, add the devices to the bus (matching allowed), register built-in drivers, then udev's
@@ -35,6 +36,7 @@ import { assignResources, type HostApertures } from './pci/setup-res.js';
 import { Sysfs, staticDir } from './sysfs/index.js';
 import { buildSysfsRoot } from './sysfs-tree/index.js';
 import { registerVdpaFamily, VdpaRegistry } from './vdpa/index.js';
+import { iommufdBinding, VfioCore, type VfioResetPolicy } from './vfio/index.js';
 
 export interface KernelOptions {
   readonly access: PciConfigAccess;
@@ -49,6 +51,8 @@ export interface KernelOptions {
   readonly memory?: KernelMemoryAccess;
   /** The host's MSI controller, read at each vector request; absent: drivers poll. */
   readonly msi?: () => KernelMsiController | undefined;
+  /** Whether VFs on one bus share a VFIO dev_set (before the fix) or not; absent: serialized-per-bus. */
+  readonly vfioResetPolicy?: VfioResetPolicy;
 }
 
 export class Kernel implements KernelApi {
@@ -69,6 +73,7 @@ export class Kernel implements KernelApi {
   readonly devlink = new DevlinkRegistry();
   readonly vdpa = new VdpaRegistry();
   readonly functions = new FunctionProviderRegistry();
+  readonly vfio: VfioCore;
 
   constructor(o: KernelOptions) {
     this.#o = o;
@@ -80,6 +85,7 @@ export class Kernel implements KernelApi {
       writeConfig: (p, offset, width, value) => this.pci.cfg.write(p.rid, offset, width, value),
     });
     this.clock = o.clock;
+    this.vfio = new VfioCore({ clock: o.clock, resetPolicy: o.vfioResetPolicy, iommufd: iommufdBinding() });
     this.netlink = new NetlinkBus({ nowNs: () => o.clock.nowNs });
     // nlmon is built in: its rtnl_link_ops are there from boot (no rtnl-link-nlmon autoload).
     this.net.registerLinkKind(nlmonLinkKind(this.netlink));

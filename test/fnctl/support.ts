@@ -5,7 +5,6 @@
  * PF's sysfs SR-IOV files) so that a refused request can be shown to change nothing.
  */
 import { FNCTL_POLICY, GenlClient, type Kernel, type NlAttr, nla } from '../../src/kernel/index.js';
-import { vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
 import { createHostShell } from '../../src/lab/commands/index.js';
 import { type Host, Lab } from '../../src/lab/index.js';
 import { fnctl as F } from '../../src/spec/index.js';
@@ -45,7 +44,7 @@ export function snapshot(k: Kernel): unknown {
   return {
     pci: k.core.devices('pci').map((d) => [d.name, d.driver?.name ?? '-', d.driverOverride ?? '-']),
     aux: k.core.devices('auxiliary').map((d) => [d.name, d.driver?.name ?? '-']),
-    vfio: vfioCoreOf(k).devices.map((d) => `${d.name}=${d.dev.name}`),
+    vfio: k.vfio.devices.map((d) => `${d.name}=${d.dev.name}`),
     fns: k.functions.providers.map((p) => [p.bus, p.dev, p.list().length]),
     numvfs: k.sysfs.read(`${pf}/sriov_numvfs`),
     autoprobe: k.sysfs.read(`${pf}/sriov_drivers_autoprobe`),

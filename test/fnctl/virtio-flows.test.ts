@@ -8,7 +8,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FNCTL_POLICY, GenlClient, nla, VirtioFnProvider } from '../../src/kernel/index.js';
-import { vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
 import { Errno } from '../../src/spec/errno.js';
 import { fnctl as F } from '../../src/spec/index.js';
 import { bit, DEFAULT_FEATURES, fakeHost, F as VF } from '../virtio-kernel/fake-virtio.js';
@@ -30,7 +29,7 @@ describe('virtio PF: create and destroy', () => {
       expect(k.sysfs.readlink(`${DEV}/${vf}/driver`)).toMatch(/drivers\/virtio-vfio-pci$/);
       expect(sys(k, `${DEV}/${vf}/driver_override`)).toBe('virtio-vfio-pci');
     }
-    expect(vfioCoreOf(k).devices.map((d) => `${d.name}=${d.dev.name}`)).toEqual([
+    expect(k.vfio.devices.map((d) => `${d.name}=${d.dev.name}`)).toEqual([
       'vfio0=0000:01:00.1',
       'vfio1=0000:01:00.2',
       'vfio2=0000:01:00.3',
@@ -47,7 +46,7 @@ describe('virtio PF: create and destroy', () => {
     ]);
     expect(d.ok).toBe(true);
     expect(sys(k, `${DEV}/${PF}/sriov_numvfs`)).toBe('0');
-    expect(vfioCoreOf(k).devices).toEqual([]);
+    expect(k.vfio.devices).toEqual([]);
   });
 
   it('driver none: VFs exist unbound even with autoprobe on; net: bound to virtio-pci with autoprobe off', () => {

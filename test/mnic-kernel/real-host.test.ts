@@ -5,7 +5,7 @@
  * everything with SFs up leaving nothing behind. Expectations are written out from the facts.
  */
 import { describe, expect, it } from 'vitest';
-import { type Kernel, type Netdev, vfioCoreOf } from '../../src/kernel/index.js';
+import type { Kernel, Netdev } from '../../src/kernel/index.js';
 import { ethtoolCommand } from '../../src/lab/commands/ethtool.js';
 import { type Host, Lab } from '../../src/lab/index.js';
 import { MNIC_PF, MS, mac, nlErr, residue } from './support.js';
@@ -94,11 +94,11 @@ describe('facts 7.2 on the default host', () => {
     const dev = k.core.findDevice('auxiliary', 'mnic_core.vfio.1')!;
     expect(dev.parent?.name).toBe('mnic_core.sf.0');
     expect(dev.driver?.name).toBe('vfio_mnic_aux.vfio');
-    expect(vfioCoreOf(k).devices.map((d) => d.dev.name)).toEqual(['mnic_core.vfio.1']);
+    expect(k.vfio.devices.map((d) => d.dev.name)).toEqual(['mnic_core.vfio.1']);
     expect(k.net.driverNetdevs.map((n) => n.name)).toEqual(['enp16s0f0']);
     i.ops.portFnStateSet!(port, 'inactive');
     expect(k.core.findDevice('auxiliary', 'mnic_core.vfio.1')).toBeUndefined();
-    expect(vfioCoreOf(k).devices).toEqual([]);
+    expect(k.vfio.devices).toEqual([]);
   });
 
   it('vdpa dev add/del through the SF management device, with its rules', () => {
@@ -173,7 +173,7 @@ describe('the creation API on the default host', () => {
     ]);
     expect(made.every((f) => f.hypervisorRid !== undefined && f.rid !== f.hypervisorRid)).toBe(true);
     p.destroy(made.map((f) => f.id));
-    expect(vfioCoreOf(k).devices).toEqual([]);
+    expect(k.vfio.devices).toEqual([]);
     expect(residue(k).aux).toEqual(['mnic_core.eth.0']);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hpa, iova, PROT_READ_WRITE } from '../../src/hw/index.js';
-import { flatUserMemory, VfioFdTable, vfioCoreOf } from '../../src/kernel/index.js';
+import { flatUserMemory, VfioFdTable } from '../../src/kernel/index.js';
 import { DEFAULT_TOPOLOGY, Lab } from '../../src/lab/index.js';
 import { Errno } from '../../src/spec/index.js';
 import { hostWithVfioVfs, vfName, words } from './support.js';
@@ -65,7 +65,7 @@ describe('cdev model with IOMMUFD', () => {
     const topo = structuredClone(DEFAULT_TOPOLOGY) as { hosts: Record<string, unknown>[] };
     topo.hosts[1]!.vfioResetPolicy = 'parallel';
     const lab = Lab.fromTopology(topo, 'test');
-    expect(vfioCoreOf(lab.host('host0').kernel).resetPolicy).toBe('serialized-per-bus');
-    expect(vfioCoreOf(lab.host('host1').kernel).resetPolicy).toBe('parallel');
+    expect(lab.host('host0').kernel.vfio.resetPolicy).toBe('serialized-per-bus');
+    expect(lab.host('host1').kernel.vfio.resetPolicy).toBe('parallel');
   });
 });

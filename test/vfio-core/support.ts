@@ -4,12 +4,7 @@
  * values in the tests are written by hand from facts/kernel.md 3 and the catalog's VF layout; nothing
  * here calls the code under test to compute an expectation.
  */
-import {
-  type VfioCore,
-  type VfioDeviceFile,
-  VfioFdTable,
-  vfioCoreOf,
-} from '../../src/kernel/vfio/core/index.js';
+import { type VfioCore, type VfioDeviceFile, VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import { type Host, Lab } from '../../src/lab/index.js';
 import { User, VIRTIO_PF } from '../kernel/host-support.js';
 
@@ -37,7 +32,7 @@ export function hostWithVfioVfs(
     u.ok(`${u.dev(vfName(i))}/driver_override`, 'vfio-pci');
     u.ok('/sys/bus/pci/drivers_probe', vfName(i));
   }
-  return { u, vfio: vfioCoreOf(u.host.kernel) };
+  return { u, vfio: u.host.kernel.vfio };
 }
 
 /** Open a VF through its group (the legacy model): the first open runs the FLR. */

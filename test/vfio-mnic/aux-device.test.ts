@@ -7,7 +7,7 @@
  * 3.1-3.4 and the driver's documented design.
  */
 import { describe, expect, it } from 'vitest';
-import { VfioFdTable, vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
+import { VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { FakeMnicFw } from './fake-fw.js';
 import {
@@ -60,7 +60,7 @@ describe('vfio_mnic_aux binding', () => {
       (e) => e.action === 'add' && e.devpath.endsWith('/mnic_core.vfio.900'),
     );
     expect(add?.env).toContainEqual(['MODALIAS', 'auxiliary:mnic_core.vfio']);
-    const vdev = vfioCoreOf(host.kernel).find('mnic_core.vfio.900');
+    const vdev = host.kernel.vfio.find('mnic_core.vfio.900');
     expect(vdev?.ops.name).toBe('vfio-mnic-aux');
     expect(host.kernel.sysfs.readlink(`/sys/bus/auxiliary/devices/mnic_core.vfio.900/driver`)).toBe(
       '../../../../../bus/auxiliary/drivers/vfio_mnic_aux.vfio',
@@ -77,7 +77,7 @@ describe('vfio_mnic_aux binding', () => {
     removeVfioAux(host, adev);
     expect(req.eventfd.count).toBe(1);
     expect(f.isOpen).toBe(false);
-    expect(vfioCoreOf(host.kernel).find('mnic_core.vfio.900')).toBeUndefined();
+    expect(host.kernel.vfio.find('mnic_core.vfio.900')).toBeUndefined();
     expect(host.kernel.core.findDevice('auxiliary', 'mnic_core.vfio.900')).toBeUndefined();
     expect(released()).toBe(true);
   });
@@ -91,7 +91,7 @@ describe('refusals', () => {
     addVfioAux(host, { id: 901, fw, fn, windowOffset: 0, windowBytes: WINDOW, migratable: false });
     const dev = auxDevice(host, 'mnic_core.vfio.901');
     expect(dev.driver).toBeUndefined();
-    expect(vfioCoreOf(host.kernel).find('mnic_core.vfio.901')).toBeUndefined();
+    expect(host.kernel.vfio.find('mnic_core.vfio.901')).toBeUndefined();
     expect(host.kernel.log.records.map((r) => r.text).join('\n')).toContain(
       "refusing the manager function's own window",
     );

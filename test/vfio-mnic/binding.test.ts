@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { vfioPciParams } from '../../src/kernel/drivers/vfio-pci/index.js';
-import { VfioFdTable, vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
+import { VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { User } from '../kernel/host-support.js';
 import { auxToVfio, sh, vfToVfio } from './nic-flows.js';
@@ -53,7 +53,7 @@ describe('mnic_vfio_pci: the pci_iov_get_pf_drvdata design', () => {
     u.ok(`${u.dev(VF)}/driver_override`, 'mnic_vfio_pci\n');
     u.ok('/sys/bus/pci/drivers/mnic_vfio_pci/bind', `${VF}\n`);
     expect(u.readlink(`${u.dev(VF)}/driver`)).toBe('../../../../bus/pci/drivers/mnic_vfio_pci');
-    expect(vfioCoreOf(host.kernel).find(VF)?.ops.name).toBe('mnic-vfio-pci');
+    expect(host.kernel.vfio.find(VF)?.ops.name).toBe('mnic-vfio-pci');
     // The PF, free and overridden: driver_override's "any" id matches (facts 5.6); the probe makes a
     // plain pass-through device (not a VF: no PF data to look up, no migration).
     u.ok('/sys/bus/pci/drivers/mnic_core/unbind', `${MNIC_PF}\n`);
@@ -96,7 +96,7 @@ describe('mnic_vfio_pci: the pci_iov_get_pf_drvdata design', () => {
     u.ok('/sys/bus/pci/drivers/mnic_core/unbind', `${MNIC_PF}\n`);
     expect(req.eventfd.count).toBe(1);
     expect(f.isOpen).toBe(false);
-    expect(vfioCoreOf(host.kernel).find(VF)).toBeUndefined();
+    expect(host.kernel.vfio.find(VF)).toBeUndefined();
     expect(host.kernel.findPciDevice(VF)).toBeUndefined();
   });
 });
@@ -123,7 +123,7 @@ describe('vfio_mnic_aux: the auxiliary-device design', () => {
       k.settle();
       expect(req.eventfd.count).toBe(1);
       expect(f.isOpen).toBe(false);
-      expect(vfioCoreOf(k).find(name)).toBeUndefined();
+      expect(k.vfio.find(name)).toBeUndefined();
       expect(k.core.findDevice('auxiliary', name)).toBeUndefined();
     },
   );
@@ -137,14 +137,14 @@ describe('vfio_mnic_aux: the auxiliary-device design', () => {
     // First SF port: (vhca_id 0 << 16) | vport 0x8000 (facts/kernel.md 7.3).
     sh(host, `devlink port function set ${pf}/32768 state active`);
     const k = host.kernel;
-    const vfio = vfioCoreOf(k).devices.find((d) => d.ops.name === 'vfio-mnic-aux');
+    const vfio = k.vfio.devices.find((d) => d.ops.name === 'vfio-mnic-aux');
     expect(vfio).toBeDefined();
     // The piece hangs below the SF's own auxiliary device, not below the PF.
     expect(vfio!.dev.parent?.name).toMatch(/^mnic_core\.sf\.\d+$/);
     const f = openVfio(host, vfio!.dev.name);
     sh(host, `devlink port function set ${pf}/32768 state inactive`);
     expect(f.isOpen).toBe(false);
-    expect(vfioCoreOf(k).devices.filter((d) => d.ops.name === 'vfio-mnic-aux')).toEqual([]);
+    expect(k.vfio.devices.filter((d) => d.ops.name === 'vfio-mnic-aux')).toEqual([]);
   });
 
   it('unbinding mnic_core from the PF deletes every piece first (the parent owns the lifetime)', () => {
@@ -154,6 +154,6 @@ describe('vfio_mnic_aux: the auxiliary-device design', () => {
     const f = openVfio(host, name);
     u.ok('/sys/bus/pci/drivers/mnic_core/unbind', `${MNIC_PF}\n`);
     expect(f.isOpen).toBe(false);
-    expect(vfioCoreOf(host.kernel).find(name)).toBeUndefined();
+    expect(host.kernel.vfio.find(name)).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@
  * the simulator runs.
  */
 import { describe, expect, it } from 'vitest';
-import { VfioFdTable, vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
+import { VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import type { Host } from '../../src/lab/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { auxToVfio, drive, enableDevice, sh, vfToVfio } from './nic-flows.js';
@@ -93,7 +93,7 @@ function batch(path: Path, n: number): { toVfioNs: number; openAllNs: number } {
       h.kernel.settle();
     }
   });
-  const core = vfioCoreOf(h.kernel);
+  const core = h.kernel.vfio;
   const openAllNs = core.openMany(core.devices, new VfioFdTable()).makespanNs;
   return { toVfioNs, openAllNs };
 }

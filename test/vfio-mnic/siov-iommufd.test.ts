@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hpa, iova, PROT_READ_WRITE } from '../../src/hw/index.js';
-import { flatUserMemory, VfioFdTable, vfioCoreOf } from '../../src/kernel/index.js';
+import { flatUserMemory, VfioFdTable } from '../../src/kernel/index.js';
 import type { Host } from '../../src/lab/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { auxToVfio, CONTEXT, DP, enableDevice, r32, w32 } from './nic-flows.js';
@@ -20,7 +20,7 @@ const GUEST_IOVA = 0x10000;
 const BACKING = 0x2_0000_0000n;
 
 function cdevOf(host: Host, name: string, fds: VfioFdTable) {
-  const core = vfioCoreOf(host.kernel);
+  const core = host.kernel.vfio;
   return core.openCdev(core.find(name)!.cdevPath, fds);
 }
 

@@ -5,7 +5,6 @@
  * Expected values in the tests are written by hand from facts/kernel.md; nothing here computes them.
  */
 import type { Kernel } from '../../src/kernel/index.js';
-import { vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
 import {
   type FakeMigrationDriver,
   hostWithVfioVfs,
@@ -65,7 +64,7 @@ export function toolHost(numVfs = 2): ToolHost {
       return JSON.parse(lines[0]!) as Record<string, unknown>;
     },
     fake(n, flags, stateBytes = 100) {
-      const vdev = vfioCoreOf(k).devices.filter((d) => d.isVirtfn)[n]!;
+      const vdev = k.vfio.devices.filter((d) => d.isVirtfn)[n]!;
       return registerFakeMigrationDriver(k, vdev, { flags, stateBytes });
     },
   };

@@ -6,7 +6,6 @@
  * prefetchable, no INTx pin, config 4 KiB, vendor 0x1af4, VF device ID 0x1041).
  */
 import { describe, expect, it } from 'vitest';
-import { vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
 import { DmaLogger, dmaLoggingInPlaceHandlers } from '../../src/kernel/vfio/dma-logging/index.js';
 import { createHostShell } from '../../src/lab/commands/index.js';
 import { P2P, PRE, SC, toolHost } from './support.js';
@@ -269,7 +268,7 @@ describe('vfio dirty', () => {
   it('start, report and stop on a device with DMA logging handlers', () => {
     const t = toolHost(1);
     const logger = new DmaLogger();
-    vfioCoreOf(t.k).devices[0]!.registerFeatureHandlers(dmaLoggingInPlaceHandlers(logger, t.tool.userMemory));
+    t.k.vfio.devices[0]!.registerFeatureHandlers(dmaLoggingInPlaceHandlers(logger, t.tool.userMemory));
     expect(t.json('dirty vfio0 report 0 0x10000')).toEqual({ errno: 'EINVAL' });
     expect(t.json('dirty vfio0 start 0:0x10000 0x100000:0x2000')).toEqual({
       started: true,

@@ -17,7 +17,7 @@
 
 import type { Rid } from '../../src/base/index.js';
 import type { Device } from '../../src/kernel/index.js';
-import { type VfioDeviceFile, VfioFdTable, vfioCoreOf } from '../../src/kernel/vfio/core/index.js';
+import { type VfioDeviceFile, VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import type { MigrationStream } from '../../src/kernel/vfio/migration/index.js';
 import type { Host } from '../../src/lab/index.js';
 import { Errno } from '../../src/spec/index.js';
@@ -66,7 +66,7 @@ export function bindVirtioVfio(host: Host, vfName: string): void {
 
 /** Open `vfName` through its group (first open: FLR). */
 export function openVfio(host: Host, vfName: string, fds = new VfioFdTable()): VfioDeviceFile {
-  const core = vfioCoreOf(host.kernel);
+  const core = host.kernel.vfio;
   const vdev = core.find(vfName);
   if (vdev === undefined) throw new Error(`no VFIO device for ${vfName}`);
   return core.groupGetDeviceFd(vdev.group, vfName, fds);

@@ -12,7 +12,6 @@
  * refused) is listed under `skipped` with the reason, and the others still run.
  */
 import { isLabError, LabError } from '../../base/index.js';
-import { vfioCoreOf } from '../../kernel/index.js';
 import type { Host } from '../host/host.js';
 import { Lab } from '../lab.js';
 import type { Platform } from '../platform.js';
@@ -107,7 +106,7 @@ interface Measured {
 /** One path once on a fresh host: modeled and wall time, checked to end with `count` VFIO devices. */
 function runOnce(platform: Platform, r: PathRunner, count: number, seed: number | undefined): Measured {
   const host = freshHost(count, seed);
-  const vfio = vfioCoreOf(host.kernel);
+  const vfio = host.kernel.vfio;
   const before = vfio.devices.length;
   const m0 = host.clock.nowNs;
   const w0 = platform.wallNowNs();

@@ -37,7 +37,6 @@ import {
   VfioFeatureCopyBackError,
   type VfioFeatureHandler,
   type VfioResetPolicy,
-  vfioCoreOf,
 } from '../../kernel/index.js';
 import { Errno, type ErrnoName, vfio } from '../../spec/index.js';
 import type { Host } from '../host/host.js';
@@ -203,7 +202,7 @@ export function hostWithVirtioVfioVfs(n: number): { host: Host; vfs: VfioDevice[
     k.sysfs.write('/sys/bus/pci/drivers_probe', `${name}\n`);
   }
   k.settle();
-  const vfs = vfioCoreOf(k).devices.filter((d) => d.isVirtfn);
+  const vfs = k.vfio.devices.filter((d) => d.isVirtfn);
   if (vfs.length !== n) throw new LabError('internal', `${vfs.length} of ${n} VFs reached virtio-vfio-pci`);
   for (const v of vfs) {
     if (virtioVfioDrvdata(v.dev)?.migration === undefined)
@@ -226,7 +225,7 @@ export function hostWithVfioVfs(n: number): { host: Host; vfs: VfioDevice[] } {
     k.sysfs.write('/sys/bus/pci/drivers_probe', `${name}\n`);
   }
   k.settle();
-  const core = vfioCoreOf(k);
+  const core = k.vfio;
   const vfs = core.devices.filter((d) => d.isVirtfn);
   if (vfs.length !== n) throw new LabError('internal', `${vfs.length} of ${n} VFs reached vfio-pci`);
   return { host, vfs };
@@ -248,7 +247,7 @@ function openRun(
   policy: VfioResetPolicy,
 ): OpenRun & { buses: Record<string, number> } {
   const { host, vfs } = hostWithVfioVfs(n);
-  const core = vfioCoreOf(host.kernel);
+  const core = host.kernel.vfio;
   core.resetPolicy = policy;
   const buses: Record<string, number> = {};
   for (const v of vfs) {
@@ -315,7 +314,7 @@ function transferRun(
   o: { rounds: number },
 ): { saveBytesPerSec: number; restoreBytesPerSec: number; bytesPerRound: number } {
   const { host, vfs } = hostWithVirtioVfioVfs(2);
-  const core = vfioCoreOf(host.kernel);
+  const core = host.kernel.vfio;
   const [a, b] = vfs as [VfioDevice, VfioDevice];
   const fds = new VfioFdTable();
   const fa = core.groupGetDeviceFd(a.group, a.dev.name, fds);

@@ -35,11 +35,9 @@ import {
 import {
   type HostApertures,
   IommufdSubsystem,
-  iommufdBinding,
   Kernel,
   type KernelLog,
   type PciCore,
-  vfioCoreOf,
 } from '../../kernel/index.js';
 import { pci } from '../../spec/index.js';
 import { type HostTopology, resolveMnicKnobs } from '../topology/index.js';
@@ -159,6 +157,7 @@ export class Host {
       },
       memory: this.memory,
       msi: () => ctx.msi,
+      vfioResetPolicy: topo.vfioResetPolicy,
     });
     this.kernel.boot();
     for (const p of topo.rootPorts) {
@@ -171,10 +170,7 @@ export class Host {
       }
     }
     this.kernel.settle();
-    const vfio = vfioCoreOf(this.kernel);
-    vfio.resetPolicy = topo.vfioResetPolicy ?? 'serialized-per-bus';
     this.iommufd = new IommufdSubsystem(this.iommu);
-    vfio.iommufd = iommufdBinding();
     this.bootNs = this.clock.nowNs;
   }
 

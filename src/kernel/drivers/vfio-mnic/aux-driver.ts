@@ -22,11 +22,10 @@ import { auxiliaryDriver, toAuxiliaryDev } from '../../auxiliary/auxiliary.js';
 import type { Device } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
-import { type VfioDevice, vfioCoreOf } from '../../vfio/core/index.js';
+import type { VfioDevice } from '../../vfio/core/index.js';
 import type { MnicAuxShared, MnicFnKind } from '../mnic/index.js';
 import { VfioMnicAuxDevice } from './aux-device.js';
 import {
-  kernelClock,
   MNIC_CORE_VFIO_AUX_ID,
   MNIC_VENDOR_ID,
   MNIC_VF_DEVICE_ID,
@@ -102,7 +101,7 @@ export function vfioMnicAuxModule(k: KernelApi): ModuleDef {
           },
           migration,
         });
-        const vfio = vfioCoreOf(kernelClock(k));
+        const vfio = k.vfio;
         const vdev = vfio.registerDevice({
           dev,
           ops,
@@ -121,7 +120,7 @@ export function vfioMnicAuxModule(k: KernelApi): ModuleDef {
       remove(dev) {
         const d = dev.driverData as VfioMnicAuxDrvdata;
         d.ops.request();
-        vfioCoreOf(kernelClock(k)).unregisterDevice(d.vdev);
+        k.vfio.unregisterDevice(d.vdev);
       },
     },
   });

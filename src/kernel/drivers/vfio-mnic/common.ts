@@ -1,9 +1,8 @@
 /**
- * What both mnic VFIO drivers share: the names and ids they bind by, the kernel's clock (the VFIO core
- * is per kernel), and hooking a migration driver up to a registered vfio_device (the MigrationFsm, its
- * three VFIO_DEVICE_FEATURE handlers, and open / close / reset_done).
+ * What both mnic VFIO drivers share: the names and ids they bind by, and hooking a migration driver up
+ * to a registered vfio_device (the MigrationFsm, its three VFIO_DEVICE_FEATURE handlers, and open /
+ * close / reset_done). The VFIO core they register with is the kernel's own, `k.vfio`.
  */
-import { LabError, type VirtualClock } from '../../../base/index.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { VfioDevice } from '../../vfio/core/index.js';
 import { MigrationFsm, migrationFeatureHandlers } from '../../vfio/migration/index.js';
@@ -18,12 +17,6 @@ export const MNIC_VF_DEVICE_ID = MNIC_VF_DEVICE;
 export const MNIC_CORE_DRIVER_NAME = MNIC_CORE;
 /** The auxiliary device name prefix mnic_core gives the VFIO piece of a function. */
 export const MNIC_CORE_VFIO_AUX_ID = 'mnic_core.vfio';
-
-export function kernelClock(k: KernelApi): { readonly clock: VirtualClock } {
-  const c = (k as unknown as { clock?: VirtualClock }).clock;
-  if (c === undefined) throw new LabError('internal', 'mnic VFIO drivers need a kernel with a clock');
-  return k as unknown as { readonly clock: VirtualClock };
-}
 
 /** A device's migration: the driver and the FSM that walks it. */
 export interface MnicMigration {

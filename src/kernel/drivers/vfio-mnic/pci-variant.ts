@@ -21,11 +21,10 @@ import { pci } from '../../../spec/index.js';
 import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
-import { type VfioDevice, type VfioWait, vfioCoreOf } from '../../vfio/core/index.js';
+import type { VfioDevice, VfioWait } from '../../vfio/core/index.js';
 import { MNIC_VFIO_PCI, type MnicCoreApi } from '../mnic/index.js';
 import { VfioPciCoreDevice, type VfioPciEnv } from '../vfio-pci/index.js';
 import {
-  kernelClock,
   MNIC_CORE_DRIVER_NAME,
   MNIC_VENDOR_ID,
   MNIC_VF_DEVICE_ID,
@@ -145,7 +144,7 @@ export function mnicVfioPciModule(k: KernelApi): ModuleDef {
         }
         const core = p.isVirtfn ? mnicVfGetCoreApi(k, dev) : undefined;
         const migration = core === undefined ? undefined : vfMigration(k, dev, core);
-        const vfio = vfioCoreOf(kernelClock(k));
+        const vfio = k.vfio;
         const ops = new MnicVfioPciDevice(dev, { k, chargeNs: (ns) => vfio.clock.advance(ns) }, migration);
         const vdev = vfio.registerDevice({
           dev,
@@ -162,7 +161,7 @@ export function mnicVfioPciModule(k: KernelApi): ModuleDef {
       remove(dev) {
         const d = dev.driverData as MnicVfioPciDrvdata;
         d.ops.request();
-        vfioCoreOf(kernelClock(k)).unregisterDevice(d.vdev);
+        k.vfio.unregisterDevice(d.vdev);
       },
     },
   });

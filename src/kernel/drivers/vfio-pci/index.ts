@@ -16,12 +16,12 @@
  * (driver_override set before any driver could match) with bind uevents after all add uevents.
  * Module parameters are not modeled by the module loader: `vfioPciParams(kernel)` holds them.
  */
-import { errnoError, formatBdf, LabError, type VirtualClock } from '../../../base/index.js';
+import { errnoError, formatBdf } from '../../../base/index.js';
 import { pci } from '../../../spec/index.js';
 import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
-import { type VfioDevice, vfioCoreOf } from '../../vfio/core/index.js';
+import type { VfioDevice } from '../../vfio/core/index.js';
 import { VfioPciCoreDevice } from './vfio-pci-core.js';
 
 export * from './config.js';
@@ -66,13 +66,6 @@ export function vfioPciParams(k: KernelApi): VfioPciParams {
   return p;
 }
 
-/** The kernel's clock: KernelApi does not carry it, the Kernel object does. */
-function kernelClock(k: KernelApi): { readonly clock: VirtualClock } {
-  const c = (k as unknown as { clock?: VirtualClock }).clock;
-  if (c === undefined) throw new LabError('internal', 'vfio-pci needs a kernel with a clock');
-  return k as unknown as { readonly clock: VirtualClock };
-}
-
 export function vfioPciModule(k: KernelApi): ModuleDef {
   const drvdata = (dev: Device): VfioPciDrvdata => dev.driverData as VfioPciDrvdata;
   const driver: Driver = new Driver({
@@ -95,7 +88,7 @@ export function vfioPciModule(k: KernelApi): ModuleDef {
           k.log.warn(`vfio-pci ${dev.name}: Cannot bind to PF with SR-IOV enabled`);
           throw errnoError('EBUSY', `${dev.name} has VFs enabled`);
         }
-        const vfio = vfioCoreOf(kernelClock(k));
+        const vfio = k.vfio;
         const core = new VfioPciCoreDevice(dev, {
           k,
           chargeNs: (ns) => vfio.clock.advance(ns),
@@ -111,7 +104,7 @@ export function vfioPciModule(k: KernelApi): ModuleDef {
       remove(dev) {
         const d = drvdata(dev);
         d.core.request();
-        vfioCoreOf(kernelClock(k)).unregisterDevice(d.vdev);
+        k.vfio.unregisterDevice(d.vdev);
         // vfio_pci_core_unregister_device disables SR-IOV the PF driver enabled.
         if (k.pdev(dev).sriov !== undefined && k.pciNumVf(dev) > 0) k.pciDisableSriov(dev);
       },

@@ -16,18 +16,13 @@
  * - migration: MigrationFsm over migrate.ts's arcs, its three VFIO_DEVICE_FEATURE handlers adapted to
  *   the core's handler shape and registered on the vfio_device.
  */
-import { errnoError, LabError, type VirtualClock } from '../../../base/index.js';
+import { errnoError } from '../../../base/index.js';
 import { pci, vadmin, vfio as vfioSpec } from '../../../spec/index.js';
 import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
 import { resourceSize } from '../../pci/resource.js';
-import {
-  type VfioDevice,
-  type VfioFeatureHandler,
-  type VfioFeatureHandlers,
-  vfioCoreOf,
-} from '../../vfio/core/index.js';
+import type { VfioDevice, VfioFeatureHandler, VfioFeatureHandlers } from '../../vfio/core/index.js';
 import {
   type FeatureHandler,
   MigrationFsm,
@@ -75,12 +70,6 @@ export interface VirtioVfioDrvdata {
 export function virtioVfioDrvdata(dev: Device): VirtioVfioDrvdata | undefined {
   if (dev.driver?.name !== VIRTIO_VFIO_PCI_DRIVER_NAME) return undefined;
   return dev.driverData as VirtioVfioDrvdata;
-}
-
-function kernelClock(k: KernelApi): { readonly clock: VirtualClock } {
-  const c = (k as unknown as { clock?: VirtualClock }).clock;
-  if (c === undefined) throw new LabError('internal', 'virtio-vfio-pci needs a kernel with a clock');
-  return k as unknown as { readonly clock: VirtualClock };
 }
 
 /**
@@ -148,10 +137,8 @@ export function virtioVfioPciModule(k: KernelApi): ModuleDef {
           );
           notify = { bar: info.bar, offset: Number(info.offset) };
         }
-        const vfio = vfioCoreOf(kernelClock(k));
-        const migration = lm
-          ? new VirtioMigrationDriver({ k, vf: dev, clock: kernelClock(k).clock })
-          : undefined;
+        const vfio = k.vfio;
+        const migration = lm ? new VirtioMigrationDriver({ k, vf: dev, clock: vfio.clock }) : undefined;
         const fsm =
           migration === undefined
             ? undefined
@@ -171,7 +158,7 @@ export function virtioVfioPciModule(k: KernelApi): ModuleDef {
       remove(dev) {
         const d = dev.driverData as VirtioVfioDrvdata;
         d.ops.core.request();
-        vfioCoreOf(kernelClock(k)).unregisterDevice(d.vdev);
+        k.vfio.unregisterDevice(d.vdev);
       },
     },
   });

@@ -14,7 +14,10 @@
  * SPEC-DEVIATION: IOMMU groups are not modeled by the kernel; each vfio_device gets its own group
  * number, allocated in registration order (what ACS-isolated functions get). The group model's
  * container (/dev/vfio/vfio, SET_CONTAINER, SET_IOMMU) is not modeled: GET_DEVICE_FD works on a
- * viable group without one. IOMMUFD binding is delegated to hooks the IOMMUFD code installs.
+ * viable group without one. IOMMUFD binding is delegated to hooks the kernel passes at construction
+ * (`vfio/iommufd-binding.ts`), keeping this folder free of the iommufd one.
+ *
+ * Each Kernel owns one core as `k.vfio`; nothing is shared between kernels.
  */
 import {
   errnoError,
@@ -43,6 +46,8 @@ export interface VfioIommufdHooks {
 export interface VfioCoreOptions {
   readonly clock: VirtualClock;
   readonly resetPolicy?: VfioResetPolicy;
+  /** The cdev model's BIND / ATTACH / DETACH; absent: BIND fails with EBADF. */
+  readonly iommufd?: VfioIommufdHooks;
 }
 
 /** What registering a device needs to know about it. */
@@ -71,8 +76,8 @@ export class VfioCore {
   readonly clock: VirtualClock;
   /** Per host: before or after the VF dev_set fix. Default: the 6.12 kernel this lab models is before it. */
   resetPolicy: VfioResetPolicy;
-  /** Installed by the IOMMUFD code; absent: BIND fails with EBADF. */
-  iommufd: VfioIommufdHooks | undefined;
+  /** Given by the kernel at construction; absent: BIND fails with EBADF. */
+  readonly iommufd: VfioIommufdHooks | undefined;
   readonly #devices: VfioDevice[] = [];
   /** Indexes over #devices, so that registering or finding one of 10000 devices scans none of them. */
   readonly #byDev = new Map<Device, VfioDevice>();
@@ -85,6 +90,7 @@ export class VfioCore {
   constructor(o: VfioCoreOptions) {
     this.clock = o.clock;
     this.resetPolicy = o.resetPolicy ?? 'serialized-per-bus';
+    this.iommufd = o.iommufd;
   }
 
   /** vfio_register_group_dev: name the device, give it a group. */
@@ -230,21 +236,4 @@ export class VfioCore {
     const flrSchedule = runConcurrently(this.clock, tasks);
     return { files, makespanNs: this.clock.nowNs - startNs, flrSchedule };
   }
-}
-
-/** Per-kernel VFIO cores (the kernel object is the key; nothing is shared between kernels). */
-const cores = new WeakMap<object, VfioCore>();
-
-/**
- * The VFIO core of `kernel`, made on first use with the kernel's clock.
- * SPEC-DEVIATION: Kernel has no `vfio` field yet (kernel.ts belongs to the kernel issue); this keyed
- * attachment stands in for it until a one-line `readonly vfio = new VfioCore(...)` lands there.
- */
-export function vfioCoreOf(kernel: { readonly clock: VirtualClock }): VfioCore {
-  let c = cores.get(kernel);
-  if (c === undefined) {
-    c = new VfioCore({ clock: kernel.clock });
-    cores.set(kernel, c);
-  }
-  return c;
 }

@@ -7,7 +7,6 @@ import {
   type VfioDevice,
   type VfioDeviceFile,
   VfioFdTable,
-  vfioCoreOf,
 } from '../../../kernel/index.js';
 import { vfio } from '../../../spec/index.js';
 import { ERRNO_BY_VALUE, GET, SET } from './format.js';
@@ -22,7 +21,7 @@ export interface Held {
 
 /** The shell's VFIO process state: its fd table, the devices it holds open, its scratch files and memory. */
 export function vfioSession(k: Kernel) {
-  const core = vfioCoreOf(k);
+  const core = k.vfio;
   const fds = new VfioFdTable();
   const held = new Map<VfioDevice, Held>();
   const files = new Map<string, Uint8Array>();
