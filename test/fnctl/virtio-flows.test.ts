@@ -66,8 +66,8 @@ describe('virtio PF: create and destroy', () => {
       expect(k.sysfs.readlink(`${DEV}/${vf}/driver`)).toMatch(/drivers\/virtio-pci$/);
     expect(sys(k, `${DEV}/${PF}/sriov_drivers_autoprobe`)).toBe('0');
     expect(h.sh(`fn show pci/${PF}`).out).toBe(
-      'pci/0000:01:00.0/0: kind vf dev 0000:01:00.1 rid 01:00.1 driver net bound eth1 migratable true\n' +
-        'pci/0000:01:00.0/1: kind vf dev 0000:01:00.2 rid 01:00.2 driver net bound eth2 migratable true\n',
+      'pci/0000:01:00.0/0: kind vf dev 0000:01:00.1 rid 01:00.1 driver net bound enp1s0f1 migratable true\n' +
+        'pci/0000:01:00.0/1: kind vf dev 0000:01:00.2 rid 01:00.2 driver net bound enp1s0f2 migratable true\n',
     );
   });
 

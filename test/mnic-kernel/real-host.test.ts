@@ -95,7 +95,8 @@ describe('facts 7.2 on the default host', () => {
     expect(dev.parent?.name).toBe('mnic_core.sf.0');
     expect(dev.driver?.name).toBe('vfio_mnic_aux.vfio');
     expect(k.vfio.devices.map((d) => d.dev.name)).toEqual(['mnic_core.vfio.1']);
-    expect(k.net.driverNetdevs.map((n) => n.name)).toEqual(['enp16s0f0']);
+    // No netdev for the SF: the list holds the virtio PF's and the NIC PF's.
+    expect(k.net.driverNetdevs.map((n) => n.name)).toEqual(['enp1s0f0', 'enp16s0f0']);
     i.ops.portFnStateSet!(port, 'inactive');
     expect(k.core.findDevice('auxiliary', 'mnic_core.vfio.1')).toBeUndefined();
     expect(k.vfio.devices).toEqual([]);

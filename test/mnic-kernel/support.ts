@@ -48,7 +48,10 @@ export function nlErr(f: () => unknown): string | undefined {
   return undefined;
 }
 
-/** Everything an SF or function can leave behind, as names. */
+/**
+ * Everything an SF or function can leave behind, as names. `netdevs` are the NIC's: mnic_en binds
+ * auxiliary devices; the host's virtio_net netdev (on the virtio PF) shares the list but is not the NIC's.
+ */
 export function residue(k: Kernel): {
   aux: string[];
   devlink: string[];
@@ -61,7 +64,7 @@ export function residue(k: Kernel): {
     devlink: k.devlink.instances.map((i) => i.handle),
     vdpaMgmt: k.vdpa.mgmtDevs.map((m) => `${m.bus}/${m.dev}`),
     vdpa: k.vdpa.devices.map((d) => d.name),
-    netdevs: k.net.driverNetdevs.map((n) => n.name),
+    netdevs: k.net.driverNetdevs.filter((n) => n.parent.busName === 'auxiliary').map((n) => n.name),
   };
 }
 

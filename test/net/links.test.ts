@@ -1,6 +1,6 @@
 /**
- * The kernel's one net device list: lo, the netdevs drivers register (mnic_en's PF and SF netdevs)
- * and nlmon links share one ifindex space, lo = 1, indexes never reused. From the host shell
+ * The kernel's one net device list: lo, the netdevs drivers register (virtio_net's on the virtio PF,
+ * mnic_en's PF and SF netdevs) and nlmon links share one ifindex space, lo = 1, indexes never reused. From the host shell
  * (`ip link`, `ethtool -S`, devlink for the SF) on the default host, and on the list itself.
  * Expected `ip link` texts are written out by hand in iproute2 6.1's format: a registered netdev that
  * is down is "<BROADCAST,MULTICAST> ... qdisc noop state DOWN", up "<BROADCAST,MULTICAST,UP,LOWER_UP>
@@ -25,15 +25,19 @@ const TAIL = 'mode DEFAULT group default qlen 1000\n';
 const LO =
   '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
   '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n';
+/** virtio_net on the virtio PF 01:00.0 probes first at boot (bus 1 before bus 16). */
+const VIRTIO_NETDEV =
+  `2: enp1s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN ${TAIL}` +
+  '    link/ether 02:a5:00:00:00:00 brd ff:ff:ff:ff:ff:ff\n';
 const PF_NETDEV =
-  `2: enp16s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN ${TAIL}` +
+  `3: enp16s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN ${TAIL}` +
   '    link/ether 02:15:4d:00:00:00 brd ff:ff:ff:ff:ff:ff\n';
-const NLMON0 = `3: nlmon0: <NOARP> mtu 3776 qdisc noop state DOWN ${TAIL}    link/netlink \n`;
+const NLMON0 = `4: nlmon0: <NOARP> mtu 3776 qdisc noop state DOWN ${TAIL}    link/netlink \n`;
 const SF_DOWN =
-  `4: enp16s0f0s88: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN ${TAIL}` +
+  `5: enp16s0f0s88: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN ${TAIL}` +
   '    link/ether 00:00:00:00:88:88 brd ff:ff:ff:ff:ff:ff\n';
 const SF_UP =
-  `4: enp16s0f0s88: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP ${TAIL}` +
+  `5: enp16s0f0s88: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP ${TAIL}` +
   '    link/ether 00:00:00:00:88:88 brd ff:ff:ff:ff:ff:ff\n';
 const ok = (stdout = '') => ({ stdout, stderr: '', status: 0 });
 
@@ -51,15 +55,16 @@ function addSf(sh: (line: string) => { status: number }): void {
 describe('ip link on the default host', () => {
   it('lists lo, driver netdevs and nlmon links in one ifindex space', () => {
     const { k, sh } = host();
-    expect(sh('ip link show')).toEqual(ok(LO + PF_NETDEV));
+    expect(sh('ip link show')).toEqual(ok(LO + VIRTIO_NETDEV + PF_NETDEV));
     expect(sh('ip link add nlmon0 type nlmon')).toEqual(ok());
     addSf(sh);
-    expect(sh('ip link show')).toEqual(ok(LO + PF_NETDEV + NLMON0 + SF_DOWN));
+    expect(sh('ip link show')).toEqual(ok(LO + VIRTIO_NETDEV + PF_NETDEV + NLMON0 + SF_DOWN));
     expect(k.net.links.map((l) => [l.ifindex, l.name, l.kind])).toEqual([
       [1, 'lo', 'loopback'],
-      [2, 'enp16s0f0', 'ether'],
-      [3, 'nlmon0', 'nlmon'],
-      [4, 'enp16s0f0s88', 'ether'],
+      [2, 'enp1s0f0', 'ether'],
+      [3, 'enp16s0f0', 'ether'],
+      [4, 'nlmon0', 'nlmon'],
+      [5, 'enp16s0f0s88', 'ether'],
     ]);
     // The devlink uplink port reports the PF netdev from the same list.
     expect(sh(`devlink port show ${PF}/65535`).stdout).toContain(' netdev enp16s0f0 ');
@@ -102,12 +107,12 @@ describe('ip link on the default host', () => {
     expect(sh('ip link add type nlmon')).toEqual(ok());
     expect(sh('ip link show')).toEqual(
       ok(
-        `${LO}${PF_NETDEV}${NLMON0}5: nlmon1: <NOARP> mtu 3776 qdisc noop state DOWN ${TAIL}    link/netlink \n`,
+        `${LO}${VIRTIO_NETDEV}${PF_NETDEV}${NLMON0}6: nlmon1: <NOARP> mtu 3776 qdisc noop state DOWN ${TAIL}    link/netlink \n`,
       ),
     );
     // The same SF again is a new registration: a new index, registered down.
     addSf(sh);
-    expect(sh('ip link show enp16s0f0s88')).toEqual(ok(SF_DOWN.replace(/^4:/, '6:')));
+    expect(sh('ip link show enp16s0f0s88')).toEqual(ok(SF_DOWN.replace(/^5:/, '7:')));
   });
 });
 

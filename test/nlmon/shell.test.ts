@@ -53,15 +53,20 @@ function setup(withFiles = true) {
 const LO =
   '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
   '    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n';
-/** The default host's mnic PF netdev (mnic_en, registered down at boot: ifindex 2). */
+/**
+ * The default host's driver netdevs, registered down at boot: virtio_net's on the virtio PF
+ * (ifindex 2), then mnic_en's on the NIC PF (ifindex 3).
+ */
 const ENP =
-  '2: enp16s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
+  '2: enp1s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
+  '    link/ether 02:a5:00:00:00:00 brd ff:ff:ff:ff:ff:ff\n' +
+  '3: enp16s0f0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
   '    link/ether 02:15:4d:00:00:00 brd ff:ff:ff:ff:ff:ff\n';
 const NLMON_DOWN =
-  '3: nlmon0: <NOARP> mtu 3776 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
+  '4: nlmon0: <NOARP> mtu 3776 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n' +
   '    link/netlink \n';
 const NLMON_UP =
-  '3: nlmon0: <NOARP,UP,LOWER_UP> mtu 3776 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
+  '4: nlmon0: <NOARP,UP,LOWER_UP> mtu 3776 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n' +
   '    link/netlink \n';
 
 describe('ip link', () => {
@@ -78,7 +83,7 @@ describe('ip link', () => {
     expect(run('ip link show').stdout).toBe(LO + ENP);
     // ifindexes are not reused; without a name the kernel picks nlmon%d.
     expect(run('ip link add type nlmon').status).toBe(0);
-    expect(run('ip link show nlmon0').stdout).toMatch(/^4: nlmon0: /);
+    expect(run('ip link show nlmon0').stdout).toMatch(/^5: nlmon0: /);
   });
 
   it('answers as iproute2 does to bad requests', () => {

@@ -66,7 +66,8 @@ describe('ethtool -S', () => {
   it('prints the queue counters by interface name or BDF', () => {
     const h = fakeHost();
     netOf(h.kernel, h.pfName).transmit(FRAME);
-    const byName = run(ethtoolCommand(h.kernel), ['-S', 'eth0']);
+    // udev's predictable name for 01:00.0, as registered in the kernel's net device list.
+    const byName = run(ethtoolCommand(h.kernel), ['-S', 'enp1s0f0']);
     expect(byName.status).toBe(0);
     expect(byName.out).toBe(
       'NIC statistics:\n' +
@@ -80,7 +81,8 @@ describe('ethtool -S', () => {
         '     tx_queue_0_kicks: 1\n',
     );
     expect(run(ethtoolCommand(h.kernel), ['-S', '01:00.0']).out).toBe(byName.out);
-    expect(run(ethtoolCommand(h.kernel), ['-S', 'eth9']).status).toBe(1);
+    expect(run(ethtoolCommand(h.kernel), ['-S', 'enp9s0f0']).status).toBe(1);
+    expect(run(ethtoolCommand(h.kernel), ['-S', '09:00.0']).status).toBe(1);
   });
 });
 

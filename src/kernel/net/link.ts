@@ -49,7 +49,7 @@ export interface LoopbackLink extends LinkCommon {
 /** A device a driver registered (register_netdev) over the device it bound. */
 export interface Netdev extends LinkCommon {
   readonly kind: 'ether';
-  /** The device the driver bound (an auxiliary device for mnic_en). */
+  /** The device the driver bound (an auxiliary device for mnic_en, the PCI function for virtio_net). */
   readonly parent: Device;
   readonly mac: Uint8Array;
   /** dev->broadcast: all ones for Ethernet (ether_setup). */

@@ -8,10 +8,11 @@
  * (rtnl_link_register); without a name the kernel picks the first free "KIND%d". Only such links can
  * be deleted: lo and driver netdevs have no rtnl_link_ops, so rtnl_dellink answers EOPNOTSUPP.
  *
+ * Driver netdevs come from mnic_en (kernel/drivers/mnic/en.ts) and the host virtio_net
+ * (kernel/drivers/virtio-pci/net.ts), both named by udev's predictable scheme.
+ *
  * SPEC-DEVIATION: one namespace; `ip link` reaches this list directly rather than through
- * NETLINK_ROUTE messages, so no rtnetlink traffic shows in nlmon captures. virtio_net's host netdevs
- * (kernel/drivers/virtio-pci) are not registered here yet: that driver keeps its own always-up
- * netdev objects, which `ethtool -S` finds by name or BDF.
+ * NETLINK_ROUTE messages, so no rtnetlink traffic shows in nlmon captures.
  * Left out: renames, MTU and queue-length changes, lo going down.
  */
 import { errnoError } from '../../base/index.js';

@@ -11,6 +11,7 @@
  *                      write features; FEATURES_OK and read it back (ENODEV "device refuses features")
  *   virtnet_probe      find_vqs: MSI-X vector 0 for config, one per queue with a callback; rx0, tx0,
  *                      ctrl (no callback), then the admin queue at admin_queue_index; enable all;
+ *                      register_netdev in the kernel's net device list (udev's name, enp<b>s<d>f<f>);
  *                      DRIVER_OK → vp_modern_avq_activate: admin list init, capability init
  *
  * A failure inside virtio_dev_probe sets FAILED and leaves the PCI function bound to virtio-pci, as in
@@ -27,6 +28,7 @@ import { pci, virtio } from '../../../spec/index.js';
 import { type Device, Driver } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
+import { pciNetdevName } from '../../net/index.js';
 import { pciDeviceId, simpleSriovConfigure } from '../sriov-pf.js';
 import { AdminVq, adminCmdCapInit, adminCmdListInit } from './admin-vq.js';
 import { registerVirtioFnProvider, unregisterVirtioFnProvider } from './fn-provider.js';
@@ -127,7 +129,6 @@ export function negotiateFeatures(
 }
 
 export function virtioPciModule(k: KernelApi): ModuleDef {
-  let nextIfIndex = 0;
   const plainSriov = simpleSriovConfigure(k);
 
   /** vp_find_vqs_msix's per-queue policy: vector 0 = config, then one per queue with a callback. */
@@ -219,7 +220,7 @@ export function virtioPciModule(k: KernelApi): ModuleDef {
           (features & bit(virtio.VIRTIO_NET_F_CTRL_VQ)) !== 0n
             ? track(new HostVq<unknown>(k, dev, m, vqOpts(CTRLQ_INDEX, undefined)))
             : undefined;
-        net = new VirtioNet(k, dev, m, features, { rx, tx: tx as never, ctrl }, `eth${nextIfIndex++}`);
+        net = new VirtioNet(k, dev, m, features, { rx, tx: tx as never, ctrl });
       }
       let admin: AdminVq | undefined;
       if (hasAvq) {
@@ -232,16 +233,20 @@ export function virtioPciModule(k: KernelApi): ModuleDef {
       for (const q of created) q.free();
       throw e;
     }
+    const t = vp.transport;
+    // virtnet_probe registers the netdev before virtio_device_ready; EEXIST (a link took the name)
+    // fails the probe, and the caller releases the queues.
+    const p = k.pdev(dev);
+    const netdev = t.net?.register(pciNetdevName(p.bdf.bus, p.bdf.devfn));
     // virtio_device_ready → vp_set_status(DRIVER_OK) → vp_modern_avq_activate.
     addStatus(m, virtio.VIRTIO_CONFIG_S_DRIVER_OK);
-    const t = vp.transport;
     if (t.admin !== undefined) {
       adminCmdListInit(t.admin);
       adminCmdCapInit(t.admin);
     }
-    if (t.net !== undefined) {
+    if (t.net !== undefined && netdev !== undefined) {
       t.net.fillRx();
-      k.log.info(`virtio_net ${dev.name} ${t.net.ifname}: registered, MAC ${t.net.macText}`);
+      k.log.info(`virtio_net ${dev.name} ${netdev.name}: registered, MAC ${t.net.macText}`);
     }
   }
 
@@ -251,10 +256,11 @@ export function virtioPciModule(k: KernelApi): ModuleDef {
     addStatus(m, virtio.VIRTIO_CONFIG_S_FAILED);
   }
 
-  /** del_vqs after a reset: queue memory and vectors go back. */
+  /** del_vqs after a reset: the netdev (if still registered), queue memory and vectors go back. */
   function releaseQueues(vp: VirtioPciDevice): void {
     const t = vp.transport;
     if (t.kind === 'modern') {
+      t.net?.unregister();
       t.admin?.cleanup();
       t.net?.free();
       t.net?.queues.rx.free();
@@ -308,6 +314,8 @@ export function virtioPciModule(k: KernelApi): ModuleDef {
         if (k.pdev(dev).sriov !== undefined && k.pciNumVf(dev) > 0) k.pciDisableSriov(dev);
         const t = vp.transport;
         if (t.kind === 'modern') {
+          // virtnet_remove: unregister_netdev, then remove_vq_common (reset, free the queues).
+          t.net?.unregister();
           resetDevice(t.m);
           releaseQueues(vp);
           // virtio_dev_remove: "acknowledge the device's existence again".

@@ -179,7 +179,7 @@ export class VirtioFnProvider implements FunctionProvider {
     const migratable = this.#hasDevParts();
     return iov.vfs.map((vf) => {
       const dev = this.#k.core.findDevice('pci', vf.name);
-      const { driver, boundAs } = bindingOf(dev);
+      const { driver, boundAs } = bindingOf(this.#k, dev);
       return {
         id: vf.vfIndex ?? 0,
         kind: 'vf',
@@ -217,7 +217,7 @@ export class VirtioFnProvider implements FunctionProvider {
 }
 
 /** Which fnctl driver a VF is bound to now, and what the driver made of it. */
-function bindingOf(dev: Device | undefined): { driver: FnDriver; boundAs: string | undefined } {
+function bindingOf(k: KernelApi, dev: Device | undefined): { driver: FnDriver; boundAs: string | undefined } {
   const name = dev?.driver?.name;
   if (dev === undefined || name === undefined) return { driver: 'none', boundAs: undefined };
   if (VFIO_DRIVER_NAMES.has(name)) {
@@ -225,12 +225,8 @@ function bindingOf(dev: Device | undefined): { driver: FnDriver; boundAs: string
     const vdev = (dev.driverData as { vdev?: { name?: unknown } } | undefined)?.vdev;
     return { driver: 'vfio', boundAs: typeof vdev?.name === 'string' ? vdev.name : undefined };
   }
-  if (name === VIRTIO_PCI_DRIVER_NAME) {
-    const vp = dev.driverData;
-    const ifname =
-      isVirtioPciDevice(vp) && vp.transport.kind === 'modern' ? vp.transport.net?.ifname : undefined;
-    return { driver: 'net', boundAs: ifname };
-  }
+  // virtio_net registers its netdev on the VF itself.
+  if (name === VIRTIO_PCI_DRIVER_NAME) return { driver: 'net', boundAs: k.net.byParent(dev)?.name };
   return { driver: 'none', boundAs: undefined };
 }
 

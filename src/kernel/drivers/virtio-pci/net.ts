@@ -1,16 +1,21 @@
 /**
  * The host's virtio_net (drivers/net/virtio_net.c) on a function virtio-pci keeps for the host: one
  * RX/TX queue pair (receiveq1 = 0, transmitq1 = 1) and the control queue (2) when CTRL_VQ is
- * negotiated (facts/virtio.md §1.12), a netdev-like object with its MAC (from device config with
- * VIRTIO_NET_F_MAC, else a locally administered address), link state, and the per-queue counters
- * `ethtool -S` shows (virtnet_rq_stats_desc / virtnet_sq_stats_desc names).
+ * negotiated (facts/virtio.md §1.12), its MAC (from device config with VIRTIO_NET_F_MAC, else a
+ * locally administered address), link state, and the per-queue counters `ethtool -S` shows
+ * (virtnet_rq_stats_desc / virtnet_sq_stats_desc names). Its netdev is registered in the kernel's one
+ * net device list (kernel/net) under udev's predictable name, as every driver netdev is, and leaves
+ * it on remove.
  *
  * RX uses "small" buffers (no MRG_RXBUF, no guest offloads): each buffer is one segment of the
- * 12-byte virtio_net_hdr plus GOOD_PACKET_LEN bytes, posted at probe (Linux posts them at open; the
- * model's host netdevs are always up). TX puts the header and the frame in one segment.
+ * 12-byte virtio_net_hdr plus GOOD_PACKET_LEN bytes, posted at probe. TX puts the header and the frame
+ * in one segment.
  *
  * SPEC-DEVIATION: the feature set is the subset the model carries frames with (MAC, STATUS, MTU,
  * CTRL_VQ, CTRL_RX, CTRL_MAC_ADDR, SPEED_DUPLEX); Linux also takes the offload, MQ and RSS features.
+ * SPEC-DEVIATION: the queues run from probe whatever the netdev's IFF_UP (Linux posts RX buffers and
+ * enables NAPI at ndo_open); the net device list has no ndo_open/ndo_stop into drivers, and the lab's
+ * frame tests drive the queues without `ip link set up`.
  * Left out: control-queue commands (the queue exists; no RX-mode or MAC commands are sent), NAPI
  * budgets, XDP, the stack above the netdev.
  */
@@ -18,6 +23,7 @@ import { virtio } from '../../../spec/index.js';
 import type { BufferSegment } from '../../../vmm/guest/index.js';
 import type { Device } from '../../driver-core/device.js';
 import type { DmaCoherent, KernelApi } from '../../kernel-api.js';
+import type { Netdev } from '../../net/index.js';
 import { type ModernDev, readDeviceConfig } from './modern-dev.js';
 import type { HostVq } from './vq.js';
 
@@ -71,7 +77,6 @@ export interface VirtioNetQueues {
 
 /** One host netdev over a virtio-net function. */
 export class VirtioNet {
-  readonly ifname: string;
   readonly mac: Uint8Array;
   readonly rxStats: NetQueueStats = { packets: 0, bytes: 0, drops: 0, kicks: 0 };
   readonly txStats: NetQueueStats = { packets: 0, bytes: 0, drops: 0, kicks: 0 };
@@ -83,29 +88,50 @@ export class VirtioNet {
   readonly #m: ModernDev;
   readonly #features: bigint;
   readonly #rxBufs: DmaCoherent;
+  #netdev: Netdev | undefined;
 
-  constructor(
-    k: KernelApi,
-    dev: Device,
-    m: ModernDev,
-    features: bigint,
-    queues: VirtioNetQueues,
-    ifname: string,
-  ) {
+  constructor(k: KernelApi, dev: Device, m: ModernDev, features: bigint, queues: VirtioNetQueues) {
     this.#k = k;
     this.#dev = dev;
     this.#m = m;
     this.#features = features;
     this.queues = queues;
-    this.ifname = ifname;
     if ((features & bit(virtio.VIRTIO_NET_F_MAC)) !== 0n) {
       this.mac = readDeviceConfig(m, MAC_OFFSET, MAC_BYTES);
     } else {
-      // eth_hw_addr_random: a locally administered unicast address (here derived from the name).
+      // eth_hw_addr_random: a locally administered unicast address (here derived from the BDF, for
+      // determinism).
       const p = k.pdev(dev);
       this.mac = Uint8Array.of(0x02, 0x00, p.bdf.domain & 0xff, p.bdf.bus, p.bdf.devfn, 0x01);
     }
     this.#rxBufs = k.dmaAllocCoherent(dev, RX_BUF_BYTES * queues.rx.size);
+  }
+
+  /** The registered netdev (undefined before register_netdev and after unregister_netdev). */
+  get netdev(): Netdev | undefined {
+    return this.#netdev;
+  }
+
+  /**
+   * register_netdev in the kernel's net device list, under `name`; EEXIST if a link has that name
+   * (virtnet_probe then fails).
+   */
+  register(name: string): Netdev {
+    if (this.#netdev !== undefined) return this.#netdev;
+    this.#netdev = this.#k.net.register({
+      name,
+      parent: this.#dev,
+      mac: this.mac,
+      ethtoolStats: () => this.ethtoolStats(),
+    });
+    return this.#netdev;
+  }
+
+  /** unregister_netdev (virtnet_remove's first step); nothing if not registered. */
+  unregister(): void {
+    if (this.#netdev === undefined) return;
+    this.#k.net.unregister(this.#netdev);
+    this.#netdev = undefined;
   }
 
   get macText(): string {
@@ -215,8 +241,8 @@ export class VirtioNet {
   }
 
   /** `ethtool -S` rows, in the order Linux prints them for one queue pair. */
-  ethtoolStats(): [string, number][] {
-    return [
+  ethtoolStats(): [string, bigint][] {
+    const rows: [string, number][] = [
       ['rx_queue_0_packets', this.rxStats.packets],
       ['rx_queue_0_bytes', this.rxStats.bytes],
       ['rx_queue_0_drops', this.rxStats.drops],
@@ -226,6 +252,7 @@ export class VirtioNet {
       ['tx_queue_0_drops', this.txStats.drops],
       ['tx_queue_0_kicks', this.txStats.kicks],
     ];
+    return rows.map(([name, v]) => [name, BigInt(v)]);
   }
 
   /** remove_vq_common after the reset: give back every buffer. */
