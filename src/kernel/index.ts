@@ -13,6 +13,7 @@ export * from './kernel-io.js';
 export * from './log.js';
 export * from './modules/alias.js';
 export * from './modules/modules.js';
+export * from './modules/params.js';
 export * from './modules/udev.js';
 export * from './net/index.js';
 export * from './netlink/index.js';

@@ -9,6 +9,7 @@ import type { Device, Driver } from './driver-core/device.js';
 import type { DriverCore } from './driver-core/driver-core.js';
 import type { FunctionProviderRegistry } from './fnctl/provider.js';
 import type { KernelLog } from './log.js';
+import type { Modules } from './modules/modules.js';
 import type { NetDevices } from './net/index.js';
 import type { NetlinkBus } from './netlink/bus.js';
 import type { PciDev } from './pci/pci-dev.js';
@@ -30,6 +31,8 @@ export interface KernelApi extends KernelIoApi {
   readonly functions: FunctionProviderRegistry;
   /** The VFIO core: vfio_device registration, the group and cdev models, open/close with their FLR. */
   readonly vfio: VfioCore;
+  /** Loaded modules: a driver reads its own module's parameters here (`param`). */
+  readonly modules: Pick<Modules, 'param'>;
   /** pci_enable_sriov: throws the errno sriov_enable returns. */
   pciEnableSriov(dev: Device, numVfs: number): void;
   /** pci_disable_sriov. */

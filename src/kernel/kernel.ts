@@ -117,7 +117,7 @@ export class Kernel implements KernelApi {
         removed: (p) => this.#pciDeviceRemove(p),
       },
     });
-    this.modules = new Modules(shippedModules(this), this.core);
+    this.modules = new Modules(shippedModules(this), this.core, this.log);
     // request_module for the creation API: a provider may need a driver nobody loaded yet.
     this.functions.setModuleLoader((name) => {
       this.modules.modprobe(name, true);

@@ -162,6 +162,7 @@ describe('modules.alias', () => {
         { name: 'x_vdpa', builtin: false, sizeBytes: 4096, depends: [], drivers: [aux] },
       ],
       u.host.kernel.core,
+      u.host.kernel.log,
     );
     expect(mods.aliases()).toEqual([
       { alias: 'pci:v00001AF4d00001041sv00001AF4sd00001100bc*sc*i*', module: 'alias_probe' },
@@ -180,6 +181,7 @@ describe('modules.alias', () => {
     const mods = new Modules(
       [{ name: 'alias_full', builtin: false, sizeBytes: 4096, depends: [], drivers: [drv] }],
       u.host.kernel.core,
+      u.host.kernel.log,
     );
     expect(mods.aliases()).toEqual([{ alias: 'pci:v*d*sv*sd*bc02sc00i00*', module: 'alias_full' }]);
   });
@@ -194,6 +196,7 @@ describe('modules.alias', () => {
         { name: 'vfl_plain', builtin: false, sizeBytes: 4096, depends: [], drivers: [plain] },
       ],
       u.host.kernel.core,
+      u.host.kernel.log,
     );
     const vfModalias = 'pci:v00001F00d00003001sv00001F00sd00000001bc12sc00i00';
     expect(mods.resolve(vfModalias)).toEqual(['vfl_plain']);

@@ -3,7 +3,6 @@
  * group models (3.6), and open/close/reset costs with dev_set serialization (facts/costs.md).
  */
 import { describe, expect, it } from 'vitest';
-import { vfioPciParams } from '../../src/kernel/drivers/vfio-pci/index.js';
 import { VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { errnoOf, hostWithVfioVfs, MS, openVf, User, VIRTIO_PF, vfName } from './support.js';
@@ -76,7 +75,9 @@ describe('vfio-pci binding', () => {
     u.ok('/sys/bus/pci/drivers_probe', VIRTIO_PF);
     expect(u.boundTo(u.dev(VIRTIO_PF))).toBe('vfio-pci');
     expect(u.write(`${u.dev(VIRTIO_PF)}/sriov_numvfs`, '2')).toBe('ENOENT');
-    vfioPciParams(u.host.kernel).enableSriov = true;
+    // enable_sriov is 0644: root turns it on for the loaded module.
+    expect(u.read('/sys/module/vfio_pci/parameters/enable_sriov')).toBe('N\n');
+    u.ok('/sys/module/vfio_pci/parameters/enable_sriov', '1');
     u.ok(`${u.dev(VIRTIO_PF)}/sriov_numvfs`, '2');
     expect(u.read(`${u.dev(vfName(0))}/driver_override`)).toBe('vfio-pci\n');
     expect(u.boundTo(u.dev(vfName(0)))).toBe('vfio-pci');

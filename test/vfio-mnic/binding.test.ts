@@ -9,7 +9,6 @@
  *   deletes the auxiliary device, which unregisters the vfio_device and closes its files.
  */
 import { describe, expect, it } from 'vitest';
-import { vfioPciParams } from '../../src/kernel/drivers/vfio-pci/index.js';
 import { VfioFdTable } from '../../src/kernel/vfio/core/index.js';
 import { Lab } from '../../src/lab/index.js';
 import { User } from '../kernel/host-support.js';
@@ -69,8 +68,7 @@ describe('mnic_vfio_pci: the pci_iov_get_pf_drvdata design', () => {
     const host = Lab.default().host();
     const u = new User(host);
     u.ok('/sys/bus/pci/drivers/mnic_core/unbind', `${MNIC_PF}\n`);
-    host.kernel.modules.modprobe('vfio_pci');
-    vfioPciParams(host.kernel).enableSriov = true;
+    host.kernel.modules.modprobe('vfio_pci', false, ['enable_sriov=1']);
     u.ok(`${u.dev(MNIC_PF)}/driver_override`, 'vfio-pci\n');
     u.ok('/sys/bus/pci/drivers_probe', `${MNIC_PF}\n`);
     u.ok(`${u.dev(MNIC_PF)}/sriov_drivers_autoprobe`, '0\n');

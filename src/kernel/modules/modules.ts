@@ -3,12 +3,17 @@
  * (modules.alias, generated from the drivers' id tables), and the tools' semantics:
  * modprobe (by name or alias, dependencies first, `-r` to remove), rmmod, lsmod. Loading a module
  * registers its drivers, which attaches them to matching devices; removing it unregisters them.
- * Module names treat '-' and '_' alike, as kmod does.
+ * Module names treat '-' and '_' alike, as kmod does. Each loaded instance holds its own parameter
+ * values (params.ts): set from `modprobe NAME key=value ...` at load, back to the defaults when the
+ * module is removed and loaded again.
  */
 import { badInput, errnoError, LabError } from '../../base/index.js';
+import { ERRNO_MESSAGE, type ErrnoName } from '../../spec/index.js';
 import type { Driver } from '../driver-core/device.js';
 import type { DriverCore } from '../driver-core/driver-core.js';
+import type { KernelLog } from '../log.js';
 import { auxAlias, fnmatch, pciAlias } from './alias.js';
+import { type ModuleParamDef, ModuleParams, type ModuleParamValue, splitParamArg } from './params.js';
 
 export interface ModuleDef {
   readonly name: string;
@@ -19,10 +24,13 @@ export interface ModuleDef {
   /** Modules that must be loaded first (they become holders' targets). */
   readonly depends: readonly string[];
   readonly drivers: readonly Driver[];
+  /** module_param declarations; none when absent. */
+  readonly params?: readonly ModuleParamDef[];
 }
 
 interface Loaded {
   readonly def: ModuleDef;
+  readonly params: ModuleParams;
   /** References taken by code (try_module_get), beyond holder modules. */
   refs: number;
 }
@@ -31,8 +39,8 @@ export const normalizeModuleName = (name: string): string => name.replaceAll('-'
 
 /** A kmod tool's refusal; the message is the tool's own error line. */
 export class ModuleError extends LabError {
-  constructor(message: string) {
-    super('invalid-state', message);
+  constructor(message: string, options: { errno?: ErrnoName; cause?: unknown } = {}) {
+    super(options.errno === undefined ? 'invalid-state' : 'errno', message, options);
     this.name = 'ModuleError';
   }
 }
@@ -43,10 +51,12 @@ export class Modules {
   /** Aliases already resolved (modules.alias is fixed once the definitions are). */
   readonly #resolved = new Map<string, readonly string[]>();
   readonly #core: DriverCore;
+  readonly #log: KernelLog;
 
-  constructor(defs: readonly ModuleDef[], core: DriverCore) {
+  constructor(defs: readonly ModuleDef[], core: DriverCore, log: KernelLog) {
     for (const d of defs) this.#defs.set(normalizeModuleName(d.name), d);
     this.#core = core;
+    this.#log = log;
   }
 
   /** Load the built-in modules (at boot, before devices are added). */
@@ -92,10 +102,12 @@ export class Modules {
   }
 
   /**
-   * modprobe NAME|ALIAS: load the module(s) and their dependencies. An unknown name throws
-   * ModuleError with modprobe's message; an alias without modules does nothing when `quiet`.
+   * modprobe NAME|ALIAS [key=value ...]: load the module(s) and their dependencies, the parameters
+   * going to the named module(s) as init_module's argument string. An unknown name throws
+   * ModuleError with modprobe's message; an alias without modules does nothing when `quiet`. A
+   * module already loaded keeps its values (kmod does not insert it again).
    */
-  modprobe(nameOrAlias: string, quiet = false): string[] {
+  modprobe(nameOrAlias: string, quiet = false, params: readonly string[] = []): string[] {
     const names = this.resolve(nameOrAlias);
     if (names.length === 0) {
       if (quiet) return [];
@@ -103,7 +115,7 @@ export class Modules {
         `modprobe: FATAL: Module ${nameOrAlias} not found in directory /lib/modules/6.12.0-vfiolab`,
       );
     }
-    for (const n of names) this.#loadWithDeps(this.#defs.get(normalizeModuleName(n))!, new Set());
+    for (const n of names) this.#loadWithDeps(this.#defs.get(normalizeModuleName(n))!, new Set(), params);
     return names;
   }
 
@@ -175,12 +187,43 @@ export class Modules {
     return out;
   }
 
+  /**
+   * A loaded module's parameter, as its code reads its own variable. Asking for a module that is not
+   * loaded, or a parameter it does not declare, is a programming error.
+   */
+  param(module: string, name: string): ModuleParamValue {
+    const l = this.#loadedOrThrow(module);
+    const def = l.params.find(name);
+    if (def === undefined) throw new LabError('internal', `${l.def.name} has no parameter ${name}`);
+    return l.params.value(def);
+  }
+
+  /** A loaded module's declarations with their current values (for /sys/module/NAME/parameters). */
+  params(module: string): { def: ModuleParamDef; value: ModuleParamValue }[] {
+    const l = this.#loaded.get(normalizeModuleName(module));
+    return l === undefined ? [] : l.params.defs.map((def) => ({ def, value: l.params.value(def) }));
+  }
+
+  /** param_attr_store: parse `text` with the parameter's type (EINVAL/ERANGE leave the old value). */
+  setParam(module: string, name: string, text: string): void {
+    const l = this.#loadedOrThrow(module);
+    const def = l.params.find(name);
+    if (def === undefined) throw errnoError('ENOENT', `${l.def.name} has no parameter ${name}`);
+    l.params.set(def, text);
+  }
+
   /** Loaded module names in load order (for /sys/module). */
   loadedNames(): string[] {
     return [...this.#loaded.values()].map((l) => l.def.name);
   }
 
-  #loadWithDeps(def: ModuleDef, visiting: Set<string>): void {
+  #loadedOrThrow(module: string): Loaded {
+    const l = this.#loaded.get(normalizeModuleName(module));
+    if (l === undefined) throw new LabError('internal', `module ${module} is not loaded`);
+    return l;
+  }
+
+  #loadWithDeps(def: ModuleDef, visiting: Set<string>, args: readonly string[] = []): void {
     if (this.#loaded.has(normalizeModuleName(def.name))) return;
     if (visiting.has(def.name)) throw badInput(`module dependency cycle at ${def.name}`);
     visiting.add(def.name);
@@ -189,11 +232,32 @@ export class Modules {
       if (d === undefined) throw errnoError('ENOENT', `${def.name} depends on unknown module ${dep}`);
       this.#loadWithDeps(d, visiting);
     }
-    this.#load(def);
+    this.#load(def, args);
   }
 
-  #load(def: ModuleDef): void {
-    this.#loaded.set(normalizeModuleName(def.name), { def, refs: 0 });
+  /** load_module: parse_args first (a bad value frees the module before any driver registers). */
+  #load(def: ModuleDef, args: readonly string[] = []): void {
+    const params = new ModuleParams(def.params ?? []);
+    for (const arg of args) {
+      const { key, text } = splitParamArg(arg);
+      const p = params.find(key);
+      if (p === undefined) {
+        this.#log.warn(`${def.name}: unknown parameter '${key}' ignored`);
+        continue;
+      }
+      try {
+        params.set(p, text);
+      } catch (e) {
+        if (!(e instanceof LabError) || e.errno === undefined) throw e;
+        this.#log.err(`${def.name}: '${text ?? ''}' invalid for parameter '${key}'`);
+        // parse_args returns the setter's errno (EINVAL, or ERANGE from kstrtoint) as init_module's.
+        throw new ModuleError(`modprobe: ERROR: could not insert '${def.name}': ${ERRNO_MESSAGE[e.errno]}`, {
+          errno: e.errno,
+          cause: e,
+        });
+      }
+    }
+    this.#loaded.set(normalizeModuleName(def.name), { def, params, refs: 0 });
     for (const drv of def.drivers) this.#core.driverRegister(drv);
   }
 }

@@ -54,6 +54,17 @@ export const kstrtouint = (text: string, base: number): number => narrow(text, b
 export const kstrtoul = (text: string, base: number): number =>
   narrow(text, base, BigInt(Number.MAX_SAFE_INTEGER));
 
+/** kstrtoint: kstrtoll's optional '-' before an unsigned number, ERANGE outside the 32-bit int range. */
+export function kstrtoint(text: string, base: number): number {
+  const negative = text.startsWith('-');
+  // _kstrtoull after the '-' takes no second sign.
+  if (negative && text[1] === '+') throw errnoError('EINVAL', `'${text.trim()}' is not a number`);
+  const v = parseUnsigned(negative ? text.slice(1) : text, base);
+  const signed = negative ? -v : v;
+  if (signed < -0x8000_0000n || signed > 0x7fff_ffffn) throw errnoError('ERANGE', `${signed} does not fit`);
+  return Number(signed);
+}
+
 /** kstrtobool: the first character decides (y/Y/1/t/T/on → true; n/N/0/f/F/off → false). */
 export function kstrtobool(text: string): boolean {
   const c = text[0];

@@ -7,6 +7,7 @@
 import { errnoError } from '../../base/index.js';
 import type { Device } from '../driver-core/device.js';
 import type { Kernel } from '../kernel.js';
+import { formatParamValue, type ModuleParamDef } from '../modules/params.js';
 import type { PciDev } from '../pci/pci-dev.js';
 import { attr, dir, link, type SysfsDir, type SysfsNode, staticDir } from '../sysfs/index.js';
 import { driverDir } from './driver-attrs.js';
@@ -155,7 +156,21 @@ function busDir(k: Kernel, bus: BusName): SysfsNode {
 
 function moduleDir(k: Kernel, name: string): SysfsNode {
   const here = modulePath(name);
+  // module_param_sysfs_setup: only parameters with a permission get a file, and the directory exists
+  // only when one does.
+  const visible = k.modules.params(name).filter((p) => p.def.mode !== 0);
+  const parameters: Record<string, SysfsNode> =
+    visible.length === 0
+      ? {}
+      : {
+          parameters: moduleParamsDir(
+            k,
+            name,
+            visible.map((p) => p.def),
+          ),
+        };
   return staticDir({
+    ...parameters,
     drivers: dir(() =>
       (k.modules.get(name)?.drivers ?? [])
         .filter((d) => k.core.drivers(d.data.bus).includes(d))
@@ -171,4 +186,20 @@ function moduleDir(k: Kernel, name: string): SysfsNode {
     initstate: attr({ show: () => 'live\n' }),
     refcnt: attr({ show: () => `${k.modules.holders(name).length}\n` }),
   });
+}
+
+/** /sys/module/NAME/parameters: param_attr_show (value + newline) and param_attr_store (the type's parser). */
+function moduleParamsDir(k: Kernel, module: string, defs: readonly ModuleParamDef[]): SysfsNode {
+  return staticDir(
+    Object.fromEntries(
+      defs.map((def) => [
+        def.name,
+        attr({
+          mode: def.mode,
+          show: () => `${formatParamValue(def, k.modules.param(module, def.name))}\n`,
+          store: (t) => k.modules.setParam(module, def.name, t),
+        }),
+      ]),
+    ),
+  );
 }

@@ -69,7 +69,8 @@ function moduleErrors(io: CommandIo, f: () => void): number {
 export function modprobeCommand(k: Kernel): ShellCommand {
   return {
     name: 'modprobe',
-    summary: 'load a module by name or alias with its dependencies (-r remove, -q quiet)',
+    summary:
+      'load a module by name or alias with its dependencies, then key=value parameters (-r remove, -q quiet)',
     run(args, io) {
       const flags = args.filter((a) => a.startsWith('-'));
       const names = args.filter((a) => !a.startsWith('-'));
@@ -90,8 +91,8 @@ export function modprobeCommand(k: Kernel): ShellCommand {
           for (const n of names) k.modules.modprobeRemove(n);
         });
       }
-      // modprobe NAME takes the rest as module parameters; only the first word is the module.
-      return moduleErrors(io, () => k.modules.modprobe(names[0]!, quiet));
+      // modprobe NAME takes the rest as module parameters (key=value, or a bare key for a bool).
+      return moduleErrors(io, () => k.modules.modprobe(names[0]!, quiet, names.slice(1)));
     },
   };
 }

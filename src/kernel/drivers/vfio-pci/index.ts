@@ -14,13 +14,19 @@
  * SPEC-DEVIATION: the driver core has no bus notifiers; the VF capture runs inside sriov_configure
  * with VF autoprobe held off while the VFs are added, then probes them, which leaves the same result
  * (driver_override set before any driver could match) with bind uevents after all add uevents.
- * Module parameters are not modeled by the module loader: `vfioPciParams(kernel)` holds them.
+ *
+ * Module parameters (module_param in vfio_pci.c): enable_sriov (bool, 0644) gates sriov_configure;
+ * disable_denylist (bool, 0444) is declared as Linux declares it, but no modeled device is on the
+ * denylist (vfio_pci_dev_in_denylist lists Intel QAT functions), so it changes nothing here.
+ * Left out: ids (perm 0, no sysfs file; driver_override and new_id are the modeled ways to bind),
+ * nointxmask, disable_vga, disable_idle_d3.
  */
 import { errnoError, formatBdf } from '../../../base/index.js';
 import { pci } from '../../../spec/index.js';
 import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
+import type { ModuleParamDef } from '../../modules/params.js';
 import type { VfioDevice } from '../../vfio/core/index.js';
 import { VfioPciCoreDevice } from './vfio-pci-core.js';
 
@@ -42,28 +48,31 @@ const VFIO_ANY_ID: PciDeviceId = {
   overrideOnly: true,
 };
 
-/** vfio-pci's module parameters. */
-export interface VfioPciParams {
-  /** enable_sriov: allow sriov_configure on PFs bound to vfio-pci (default off). */
-  enableSriov: boolean;
-}
+/** vfio-pci's module parameters, with vfio_pci.c's permissions (descriptions in our words). */
+export const VFIO_PCI_PARAM_ENABLE_SRIOV = 'enable_sriov';
+const VFIO_PCI_PARAMS: readonly ModuleParamDef[] = [
+  {
+    name: VFIO_PCI_PARAM_ENABLE_SRIOV,
+    type: 'bool',
+    default: false,
+    mode: 0o644,
+    description:
+      'Allow sriov_numvfs on PFs bound to vfio-pci; the VFs then depend on a userspace PF driver to work.',
+  },
+  {
+    name: 'disable_denylist',
+    type: 'bool',
+    default: false,
+    mode: 0o444,
+    description:
+      'Ignore the list of devices vfio-pci refuses because of known errata (unsafe with untrusted users).',
+  },
+];
 
 /** What vfio-pci keeps per bound device (its drvdata). */
 export interface VfioPciDrvdata {
   readonly core: VfioPciCoreDevice;
   readonly vdev: VfioDevice;
-}
-
-const paramsByKernel = new WeakMap<object, VfioPciParams>();
-
-/** The module parameters of vfio-pci in `k` (what modprobe vfio-pci enable_sriov=1 would set). */
-export function vfioPciParams(k: KernelApi): VfioPciParams {
-  let p = paramsByKernel.get(k);
-  if (p === undefined) {
-    p = { enableSriov: false };
-    paramsByKernel.set(k, p);
-  }
-  return p;
 }
 
 export function vfioPciModule(k: KernelApi): ModuleDef {
@@ -113,7 +122,8 @@ export function vfioPciModule(k: KernelApi): ModuleDef {
 
   /** vfio_pci_sriov_configure → vfio_pci_core_sriov_configure. */
   function sriovConfigure(dev: Device, numVfs: number): number {
-    if (!vfioPciParams(k).enableSriov) throw errnoError('ENOENT', 'vfio-pci enable_sriov=0');
+    if (k.modules.param(VFIO_PCI_MODULE_NAME, VFIO_PCI_PARAM_ENABLE_SRIOV) !== true)
+      throw errnoError('ENOENT', 'vfio-pci enable_sriov=0');
     if (numVfs === 0) {
       k.pciDisableSriov(dev);
       return 0;
@@ -137,5 +147,12 @@ export function vfioPciModule(k: KernelApi): ModuleDef {
     return numVfs;
   }
 
-  return { name: VFIO_PCI_MODULE_NAME, builtin: false, sizeBytes: 16384, depends: [], drivers: [driver] };
+  return {
+    name: VFIO_PCI_MODULE_NAME,
+    builtin: false,
+    sizeBytes: 16384,
+    depends: [],
+    drivers: [driver],
+    params: VFIO_PCI_PARAMS,
+  };
 }
