@@ -13,7 +13,13 @@
 import { GenlClient, type Kernel, type NlAttr, nla } from '../../kernel/index.js';
 import { vdpa as vd } from '../../spec/index.js';
 import type { CommandIo, ShellCommand } from '../shell/command.js';
-import { INVALID_LLADDR, parseHwAddr, reportNetlinkError, ToolOutput } from './devlink/output.js';
+import {
+  INVALID_LLADDR,
+  leadingOptions,
+  parseHwAddr,
+  reportNetlinkError,
+  ToolOutput,
+} from './devlink/output.js';
 import { printConfig, printDev, printMgmtdev, VDPA_REPLY_POLICY } from './vdpa-format.js';
 
 const HELP =
@@ -165,15 +171,8 @@ export function vdpaCommand(k: Pick<Kernel, 'netlink'>): ShellCommand {
     run(args, io) {
       let json = false;
       let pretty = false;
-      let i = 0;
-      const flags: string[] = [];
-      for (; i < args.length && args[i]!.startsWith('-'); i++) {
-        const a = args[i]!;
-        // getopt: "-jp" is "-j -p".
-        if (a.startsWith('--')) flags.push(a);
-        else for (const ch of a.slice(1)) flags.push(`-${ch}`);
-      }
-      for (const o of flags) {
+      const { options, rest: i } = leadingOptions(args);
+      for (const o of options) {
         if (o === '-j' || o === '--json') json = true;
         else if (o === '-p' || o === '--pretty') pretty = true;
         else if (o === '-V' || o === '--Version') {

@@ -18,7 +18,7 @@ import { devlink as dl } from '../../../spec/index.js';
 import type { CommandIo, ShellCommand } from '../../shell/command.js';
 import { ArgError, Argv, type DlOpts, type Opt, parseOpts } from './args.js';
 import { printDev, printEswitch, printParam, printPort } from './format.js';
-import { reportNetlinkError, ToolOutput } from './output.js';
+import { leadingOptions, reportNetlinkError, ToolOutput } from './output.js';
 import { DEVLINK_REPLY_POLICY } from './policy.js';
 
 const HELP = [
@@ -254,15 +254,8 @@ export function devlinkCommand(k: Pick<Kernel, 'netlink'>): ShellCommand {
     run(args, io) {
       let json = false;
       let pretty = false;
-      let i = 0;
-      const flags: string[] = [];
-      for (; i < args.length && args[i]!.startsWith('-'); i++) {
-        const a = args[i]!;
-        // getopt: "-jp" is "-j -p".
-        if (a.startsWith('--')) flags.push(a);
-        else for (const ch of a.slice(1)) flags.push(`-${ch}`);
-      }
-      for (const o of flags) {
+      const { options, rest: i } = leadingOptions(args);
+      for (const o of options) {
         if (o === '-j' || o === '--json') json = true;
         else if (o === '-p' || o === '--pretty') pretty = true;
         else if (o === '-n' || o === '-v' || o === '-s') continue;

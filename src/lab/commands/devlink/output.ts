@@ -62,6 +62,24 @@ export class ToolOutput {
   }
 }
 
+/**
+ * iproute2 tools' leading options as getopt splits them: "-jp" is "-j -p", long options stay whole.
+ * Returns the options and the index of the first non-option argument.
+ */
+export function leadingOptions(args: readonly string[]): {
+  readonly options: string[];
+  readonly rest: number;
+} {
+  const options: string[] = [];
+  let i = 0;
+  for (; i < args.length && args[i]!.startsWith('-'); i++) {
+    const a = args[i]!;
+    if (a.startsWith('--')) options.push(a);
+    else for (const ch of a.slice(1)) options.push(`-${ch}`);
+  }
+  return { options, rest: i };
+}
+
 /** The failure of one request, as the tool's library reports it on stderr. */
 export function reportNetlinkError(io: CommandIo, errno: number, extack: string | undefined): void {
   if (extack !== undefined && extack !== '') io.err(`Error: ${extack}${extack.endsWith('.') ? '' : '.'}\n`);
