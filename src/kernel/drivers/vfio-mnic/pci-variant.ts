@@ -16,14 +16,14 @@
  * - ops: vfio-pci-core's, plus migration: open sets RUNNING, close ends sessions, VFIO_DEVICE_RESET
  *   (FLR) runs reset_done (RUNNING, fds disabled, the function resumed if this driver suspended it).
  */
-import { errnoError, isLabError } from '../../../base/index.js';
+import { isLabError } from '../../../base/index.js';
 import { pci } from '../../../spec/index.js';
 import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
 import type { VfioDevice, VfioWait } from '../../vfio/core/index.js';
 import { MNIC_VFIO_PCI, type MnicCoreApi } from '../mnic/index.js';
-import { VfioPciCoreDevice, type VfioPciEnv } from '../vfio-pci/index.js';
+import { VfioPciCoreDevice, type VfioPciEnv, vfioPciCoreCheckDevice } from '../vfio-pci/index.js';
 import {
   MNIC_CORE_DRIVER_NAME,
   MNIC_VENDOR_ID,
@@ -135,13 +135,7 @@ export function mnicVfioPciModule(k: KernelApi): ModuleDef {
     data: { bus: 'pci', idTable: [MNIC_VF_VFIO_ID], dynIds: [] },
     ops: {
       probe(dev) {
-        const p = k.pdev(dev);
-        if (p.hdrType !== pci.PCI_HEADER_TYPE_NORMAL)
-          throw errnoError('EINVAL', `${dev.name}: header type ${p.hdrType}`);
-        if (p.sriov !== undefined && k.pciNumVf(dev) > 0) {
-          k.log.warn(`mnic_vfio_pci ${dev.name}: Cannot bind to PF with SR-IOV enabled`);
-          throw errnoError('EBUSY', `${dev.name} has VFs enabled`);
-        }
+        const p = vfioPciCoreCheckDevice(k, dev, 'mnic_vfio_pci');
         const core = p.isVirtfn ? mnicVfGetCoreApi(k, dev) : undefined;
         const migration = core === undefined ? undefined : vfMigration(k, dev, core);
         const vfio = k.vfio;

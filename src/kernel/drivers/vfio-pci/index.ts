@@ -28,7 +28,7 @@ import type { KernelApi } from '../../kernel-api.js';
 import type { ModuleDef } from '../../modules/modules.js';
 import type { ModuleParamDef } from '../../modules/params.js';
 import type { VfioDevice } from '../../vfio/core/index.js';
-import { VfioPciCoreDevice } from './vfio-pci-core.js';
+import { VfioPciCoreDevice, vfioPciCoreCheckDevice } from './vfio-pci-core.js';
 
 export * from './config.js';
 export * from './vfio-pci-core.js';
@@ -89,14 +89,7 @@ export function vfioPciModule(k: KernelApi): ModuleDef {
     },
     ops: {
       probe(dev) {
-        const p = k.pdev(dev);
-        if (p.hdrType !== pci.PCI_HEADER_TYPE_NORMAL)
-          throw errnoError('EINVAL', `${dev.name}: header type ${p.hdrType}`);
-        // vfio_pci_core_register_device.
-        if (p.sriov !== undefined && k.pciNumVf(dev) > 0) {
-          k.log.warn(`vfio-pci ${dev.name}: Cannot bind to PF with SR-IOV enabled`);
-          throw errnoError('EBUSY', `${dev.name} has VFs enabled`);
-        }
+        const p = vfioPciCoreCheckDevice(k, dev, 'vfio-pci');
         const vfio = k.vfio;
         const core = new VfioPciCoreDevice(dev, {
           k,

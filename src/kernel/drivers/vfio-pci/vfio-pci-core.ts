@@ -42,6 +42,22 @@ import { VfioPciConfig } from './config.js';
 const PAGE_BYTES = 4096n;
 const REGION_INDEX_MASK = (1n << BigInt(vfio.VFIO_PCI_OFFSET_SHIFT)) - 1n;
 
+/**
+ * The checks vfio_pci_core_register_device makes before any vfio-pci-based driver takes a function:
+ * a normal (type 0) header (EINVAL), and not a PF whose VFs are enabled (EBUSY, with the kernel's
+ * warning under the driver's name).
+ */
+export function vfioPciCoreCheckDevice(k: KernelApi, dev: Device, driverName: string): PciDev {
+  const p = k.pdev(dev);
+  if (p.hdrType !== pci.PCI_HEADER_TYPE_NORMAL)
+    throw errnoError('EINVAL', `${dev.name}: header type ${p.hdrType}`);
+  if (p.sriov !== undefined && k.pciNumVf(dev) > 0) {
+    k.log.warn(`${driverName} ${dev.name}: Cannot bind to PF with SR-IOV enabled`);
+    throw errnoError('EBUSY', `${dev.name} has VFs enabled`);
+  }
+  return p;
+}
+
 export const regionOffset = (index: number): bigint => BigInt(index) << BigInt(vfio.VFIO_PCI_OFFSET_SHIFT);
 
 /** What the driver needs beyond KernelApi (the FLR's wait comes from the PCI core's cost model). */

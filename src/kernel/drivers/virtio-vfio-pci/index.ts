@@ -16,7 +16,6 @@
  * - migration: MigrationFsm over migrate.ts's arcs, its three VFIO_DEVICE_FEATURE handlers adapted to
  *   the core's handler shape and registered on the vfio_device.
  */
-import { errnoError } from '../../../base/index.js';
 import { pci, vadmin, vfio as vfioSpec } from '../../../spec/index.js';
 import { type Device, Driver, type PciDeviceId } from '../../driver-core/device.js';
 import type { KernelApi } from '../../kernel-api.js';
@@ -29,7 +28,7 @@ import {
   migrationFeatureHandlers,
   VfioFeatureCopyBackError,
 } from '../../vfio/migration/index.js';
-import { VfioPciCoreDevice } from '../vfio-pci/vfio-pci-core.js';
+import { VfioPciCoreDevice, vfioPciCoreCheckDevice } from '../vfio-pci/vfio-pci-core.js';
 import {
   virtioPciAdminHasDevParts,
   virtioPciAdminHasLegacyIo,
@@ -108,13 +107,7 @@ export function virtioVfioPciModule(k: KernelApi): ModuleDef {
     data: { bus: 'pci', idTable: [VIRTIO_NET_VFIO_ID], dynIds: [] },
     ops: {
       probe(dev) {
-        const p = k.pdev(dev);
-        if (p.hdrType !== pci.PCI_HEADER_TYPE_NORMAL)
-          throw errnoError('EINVAL', `${dev.name}: header type ${p.hdrType}`);
-        if (p.sriov !== undefined && k.pciNumVf(dev) > 0) {
-          k.log.warn(`virtio-vfio-pci ${dev.name}: Cannot bind to PF with SR-IOV enabled`);
-          throw errnoError('EBUSY', `${dev.name} has VFs enabled`);
-        }
+        const p = vfioPciCoreCheckDevice(k, dev, 'virtio-vfio-pci');
         let legacy = false;
         let lm = false;
         if (p.isVirtfn && virtioPciVfGetPfDev(k, dev) !== undefined) {
