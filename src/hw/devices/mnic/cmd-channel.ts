@@ -11,7 +11,7 @@
  * Left out: signatures over entries and blocks, more than one entry, completion by interrupt (the
  * driver polls ownership; the command completes before the doorbell write returns).
  */
-import { decodeStruct, readLe } from '../../../base/index.js';
+import { decodeStruct, offsetOf, readLe } from '../../../base/index.js';
 import { mnicfw } from '../../../spec/index.js';
 import type { DmaPort } from '../../dma/index.js';
 import type { Iova } from '../../iommu/index.js';
@@ -21,8 +21,8 @@ export const MNIC_MAX_INPUT_BYTES = 1 << 20;
 export const MNIC_MAX_OUTPUT_BYTES = 2 << 20;
 
 const D = mnicfw.MNIC_MAILBOX_DATA_BYTES;
-const CTRL = mnicfw.MnicCmdEntry.fields.find((f) => f.name === 'ctrl')!.offset;
-const INLINE_OUT = mnicfw.MnicCmdEntry.fields.find((f) => f.name === 'inlineOutput')!.offset;
+const CTRL = offsetOf(mnicfw.MnicCmdEntry, 'ctrl');
+const INLINE_OUT = offsetOf(mnicfw.MnicCmdEntry, 'inlineOutput');
 
 export type RunCommand = (input: Uint8Array, outputLength: number) => Uint8Array;
 export type DoorbellResult = 'idle' | 'refused' | 'ran';
@@ -104,6 +104,6 @@ export function ringDoorbell(entry: Uint8Array, port: DmaPort | undefined, run: 
 
 /** The command opcode in an entry's inline input (for traces and costs). */
 export function entryOpcode(entry: Uint8Array): number {
-  const inlineIn = mnicfw.MnicCmdEntry.fields.find((f) => f.name === 'inlineInput')!.offset;
+  const inlineIn = offsetOf(mnicfw.MnicCmdEntry, 'inlineInput');
   return readLe(entry, inlineIn, 2);
 }

@@ -13,6 +13,7 @@
  * that filled the ring and once at the end.
  * Left out: more than one queue, other event types, interrupt moderation, arming.
  */
+import { offsetOf } from '../../../base/index.js';
 import { mnicfw } from '../../../spec/index.js';
 import type { Msix } from '../../caps/msix.js';
 import type { DmaPort } from '../../dma/index.js';
@@ -24,8 +25,9 @@ export interface VhcaEventRecord {
   readonly state: number;
 }
 
-/** MnicEqe field offsets (spec/mnic-fw.ts), for the hand-written encoder. */
-const field = (name: string): number => mnicfw.MnicEqe.fields.find((f) => f.name === name)!.offset;
+/** MnicEqe field offsets (spec/mnic-fw.ts), for the hand-written burst encoder/decoder. */
+const field = (name: 'type' | 'owner' | 'fnId' | 'vhcaId' | 'state'): number =>
+  offsetOf(mnicfw.MnicEqe, name);
 const EQE_TYPE = field('type');
 const EQE_OWNER = field('owner');
 const EQE_FN_ID = field('fnId');

@@ -6,6 +6,7 @@
  * again re-arms the queue with a new ring and vector; its subscribers stay. Without MSI-X the events
  * are drained after each command, as a polling driver would.
  */
+import { offsetOf } from '../../../base/index.js';
 import { mnicfw } from '../../../spec/index.js';
 import type { Device } from '../../driver-core/device.js';
 import type { DmaCoherent, KernelApi } from '../../kernel-api.js';
@@ -22,8 +23,9 @@ const EQ_MSIX_VECTOR = 0;
 const EQE = mnicfw.MNIC_EQE_BYTES;
 /** Entries read from the ring at once (1 KiB). */
 const READ_CHUNK_ENTRIES = 64;
-/** MnicEqe field offsets (spec/mnic-fw.ts), for the hand-written decoder. */
-const field = (name: string): number => mnicfw.MnicEqe.fields.find((f) => f.name === name)!.offset;
+/** MnicEqe field offsets (spec/mnic-fw.ts), for the hand-written burst encoder/decoder. */
+const field = (name: 'type' | 'owner' | 'fnId' | 'vhcaId' | 'state'): number =>
+  offsetOf(mnicfw.MnicEqe, name);
 const EQE_TYPE = field('type');
 const EQE_OWNER = field('owner');
 const EQE_FN_ID = field('fnId');
